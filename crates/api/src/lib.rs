@@ -1,0 +1,12 @@
+//! aidgraph's API: the async-graphql schema, token authentication, per-request loaders, and
+//! the axum router that serves them over HTTP and WebSocket.
+
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod router;
+pub mod schema;
+
+pub use router::{AppState, router};
+pub use schema::{AppSchema, Limits, build_schema, sdl};

@@ -1,0 +1,137 @@
+//! Per-request batch loaders, so nested lists cost one query per level, not one per row.
+//! Built for each request (never shared across callers); they load whole records and leave
+//! visibility checks to the resolvers.
+
+use aidgraph_persistence::activities::{self, ActivityRecord};
+use aidgraph_persistence::needs::{self, AnalysisRecord, NeedRecord};
+use aidgraph_persistence::organisations::{self, OrganisationRecord};
+use aidgraph_persistence::{Store, StoreError};
+use async_graphql::dataloader::{DataLoader, Loader};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An organisation by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrgId(pub i64);
+/// An organisation by reference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrgRef(pub String);
+/// An activity by IATI identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActivityIdentifier(pub String);
+/// The need ids an activity addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NeedsOfActivity(pub i64);
+/// A need by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NeedId(pub i64);
+/// A needs analysis by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnalysisId(pub i64);
+/// The needs of an analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NeedsOfAnalysis(pub i64);
+
+/// Loads registry records in batches.
+pub struct RegistryLoader {
+    store: Store,
+}
+
+/// The loader a request uses.
+pub type Loaders = DataLoader<RegistryLoader>;
+
+/// A fresh set of loaders for one request.
+pub fn for_request(store: Store) -> Loaders {
+    DataLoader::new(RegistryLoader { store }, tokio::spawn)
+}
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<StoreError>>;
+
+impl Loader<OrgId> for RegistryLoader {
+    type Value = OrganisationRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[OrgId]) -> LoadResult<OrgId, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = organisations::by_ids(self.store.db(), &ids).await?;
+        Ok(found.into_iter().map(|(k, v)| (OrgId(k), v)).collect())
+    }
+}
+
+impl Loader<OrgRef> for RegistryLoader {
+    type Value = OrganisationRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[OrgRef]) -> LoadResult<OrgRef, Self::Value> {
+        let refs: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = organisations::by_refs(self.store.db(), &refs).await?;
+        Ok(found.into_iter().map(|(k, v)| (OrgRef(k), v)).collect())
+    }
+}
+
+impl Loader<ActivityIdentifier> for RegistryLoader {
+    type Value = ActivityRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[ActivityIdentifier],
+    ) -> LoadResult<ActivityIdentifier, Self::Value> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = activities::by_identifiers(self.store.db(), &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (ActivityIdentifier(k), v))
+            .collect())
+    }
+}
+
+impl Loader<NeedsOfActivity> for RegistryLoader {
+    type Value = Vec<i64>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[NeedsOfActivity]) -> LoadResult<NeedsOfActivity, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = activities::need_ids_of(self.store.db(), &ids).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (NeedsOfActivity(id), found.remove(&id).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<NeedId> for RegistryLoader {
+    type Value = NeedRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[NeedId]) -> LoadResult<NeedId, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = needs::needs_by_ids(self.store.db(), &ids).await?;
+        Ok(found.into_iter().map(|(k, v)| (NeedId(k), v)).collect())
+    }
+}
+
+impl Loader<AnalysisId> for RegistryLoader {
+    type Value = AnalysisRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[AnalysisId]) -> LoadResult<AnalysisId, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = needs::analyses_by_ids(self.store.db(), &ids).await?;
+        Ok(found.into_iter().map(|(k, v)| (AnalysisId(k), v)).collect())
+    }
+}
+
+impl Loader<NeedsOfAnalysis> for RegistryLoader {
+    type Value = Vec<NeedRecord>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[NeedsOfAnalysis]) -> LoadResult<NeedsOfAnalysis, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = needs::needs_of_analyses(self.store.db(), &ids).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (NeedsOfAnalysis(id), found.remove(&id).unwrap_or_default()))
+            .collect())
+    }
+}

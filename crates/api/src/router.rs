@@ -1,0 +1,221 @@
+//! The HTTP surface: `POST /graphql` (one operation per request; batches are refused),
+//! GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws` (token in `connection_init`),
+//! `GET /schema.graphql`, `/healthz` and `/readyz`, behind body-size, timeout, request-id and
+//! tracing layers.
+
+use crate::auth::{AuthError, Authenticator, bearer};
+use crate::loaders;
+use crate::schema::AppSchema;
+use aidgraph_persistence::Store;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::{Data, ParseRequestError, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The schema.
+    pub schema: AppSchema,
+    /// The database.
+    pub store: Store,
+    /// Token verification.
+    pub auth: Arc<Authenticator>,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds the router.
+pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/schema.graphql", get(schema_sdl))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request.id = %id)
+            },
+        ))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A GraphQL-shaped error response outside execution (no token, unreadable request).
+fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    let mut err = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    err.extensions = Some(extensions);
+    let body = async_graphql::Response::from_errors(vec![err]);
+    (status, Json(body)).into_response()
+}
+
+fn unauthenticated(error: &AuthError) -> Response {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        error.to_string(),
+    )
+}
+
+/// Refuses requests that cannot be read, batches included, with a GraphQL-shaped body.
+pub struct RequestRejection(ParseRequestError);
+
+impl From<ParseRequestError> for RequestRejection {
+    fn from(e: ParseRequestError) -> Self {
+        RequestRejection(e)
+    }
+}
+
+impl IntoResponse for RequestRejection {
+    fn into_response(self) -> Response {
+        let message = match self.0 {
+            ParseRequestError::UnsupportedBatch => {
+                "batched requests are not supported; send one operation per request".to_owned()
+            }
+            ParseRequestError::PayloadTooLarge => "the request body is too large".to_owned(),
+            other => format!("the request could not be read: {other}"),
+        };
+        error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+    }
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest<RequestRejection>,
+) -> Response {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let principal = match bearer(header).and_then(|token| state.auth.verify(token)) {
+        Ok(p) => p,
+        Err(e) => return unauthenticated(&e),
+    };
+    let request = request
+        .into_inner()
+        .data(principal)
+        .data(loaders::for_request(state.store.clone()));
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("aidgraph")
+            .finish(),
+    )
+}
+
+/// Reads the token from a `connection_init` payload: `{"Authorization": "Bearer …"}`,
+/// `{"authorization": …}` or `{"token": …}`.
+fn token_from_payload(payload: &serde_json::Value) -> Option<String> {
+    let value = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .or_else(|| payload.get("token"))?
+        .as_str()?;
+    Some(
+        value
+            .strip_prefix("Bearer ")
+            .unwrap_or(value)
+            .trim()
+            .to_owned(),
+    )
+}
+
+async fn graphql_ws(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let auth = state.auth.clone();
+            let store = state.store.clone();
+            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = token_from_payload(&payload)
+                        .ok_or_else(|| async_graphql::Error::new(AuthError::Missing.to_string()))?;
+                    let principal = auth
+                        .verify(&token)
+                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let mut data = Data::default();
+                    data.insert(principal);
+                    data.insert(loaders::for_request(store));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn schema_sdl(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.schema.sdl(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database is not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

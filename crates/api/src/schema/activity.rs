@@ -1,0 +1,507 @@
+//! The `Activity` type and its parts.
+
+use super::context::{loaders, principal};
+use super::enums::{
+    ActivityStatus, AssistanceType, InstitutionType, OrgRole, PriorityArea, Publication,
+    RelatedActivityType, from_domain,
+};
+use super::need::Need;
+use super::organisation::Organisation;
+use super::scalars::Date;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{Kind, encode};
+use crate::loaders::{ActivityIdentifier, NeedId, NeedsOfActivity, OrgId, OrgRef};
+use aidgraph_domain::codes::{COUNTRY, REGION, SECTOR, SECTOR_CATEGORY};
+use aidgraph_domain::money::Money as DomainMoney;
+use aidgraph_persistence::activities::{ActivityFilter as QueryFilter, ActivityRecord};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+/// What a provider does: where, on what, when, with whom and with how much money.
+pub struct Activity(pub ActivityRecord);
+
+/// A text in one language.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Narrative {
+    /// ISO 639-1 language code.
+    pub lang: String,
+    /// The text.
+    pub text: String,
+}
+
+/// An amount of money; never a float.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Money {
+    /// Exact decimal amount, as a string.
+    pub amount: Decimal,
+    /// ISO 4217 currency code.
+    pub currency: String,
+}
+
+impl From<&DomainMoney> for Money {
+    fn from(m: &DomainMoney) -> Self {
+        Money {
+            amount: m.amount,
+            currency: m.currency.clone(),
+        }
+    }
+}
+
+/// A recipient country and its share.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CountryShare {
+    /// ISO 3166-1 alpha-2 code.
+    pub code: String,
+    /// English name.
+    pub name: String,
+    /// Share in percent, when reported.
+    pub percentage: Option<Decimal>,
+}
+
+/// A recipient region and its share.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RegionShare {
+    /// IATI Region code.
+    pub code: String,
+    /// English name.
+    pub name: String,
+    /// Share in percent, when reported.
+    pub percentage: Option<Decimal>,
+}
+
+/// A sector and its share within its vocabulary.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SectorShare {
+    /// Code within the vocabulary, e.g. `15130`.
+    pub code: String,
+    /// English name, for DAC codes.
+    pub name: String,
+    /// IATI SectorVocabulary: `1` DAC 5-digit, `2` DAC 3-digit.
+    pub vocabulary: String,
+    /// Share in percent, when reported.
+    pub percentage: Option<Decimal>,
+}
+
+/// A financial transaction.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Transaction {
+    /// IATI TransactionType code, e.g. `2` commitment, `3` disbursement.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// Value date.
+    pub date: Date,
+    /// Value.
+    pub value: Money,
+    /// The funder's activity identifier (funding chain).
+    pub provider_activity_id: Option<String>,
+    /// The recipient's activity identifier (funding chain).
+    pub receiver_activity_id: Option<String>,
+}
+
+/// Aid-effectiveness flags behind the Paris Declaration indicators; null means not reported.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ParisFlags {
+    /// Indicator 3: recorded in the recipient's budget.
+    pub on_budget: Option<bool>,
+    /// Indicator 5a: uses country public financial management.
+    pub uses_country_pfm: Option<bool>,
+    /// Indicator 5b: uses country procurement.
+    pub uses_country_procurement: Option<bool>,
+    /// Indicator 6: runs a parallel implementation unit.
+    pub parallel_piu: Option<bool>,
+    /// Indicator 8: IATI TiedStatus code (3 partially tied, 4 tied, 5 untied).
+    pub tied_status: Option<String>,
+    /// Indicator 9: meets the programme-based-approach criteria.
+    pub programme_based: Option<bool>,
+}
+
+/// An organisation's part in an activity.
+pub struct ParticipatingOrg {
+    org_ref: String,
+    role: OrgRole,
+    activity_id: Option<String>,
+}
+
+#[Object]
+impl ParticipatingOrg {
+    /// The organisation.
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
+        loaders(ctx)?
+            .load_one(OrgRef(self.org_ref.clone()))
+            .await?
+            .map(Organisation)
+            .ok_or_else(|| ApiError::NotFound(format!("organisation {}", self.org_ref)))
+    }
+
+    /// Its IATI role.
+    async fn role(&self) -> OrgRole {
+        self.role
+    }
+
+    /// The organisation's own identifier for the activity.
+    async fn activity_id(&self) -> Option<&str> {
+        self.activity_id.as_deref()
+    }
+}
+
+/// A link to another activity.
+pub struct RelatedActivity {
+    iati_identifier: String,
+    kind: RelatedActivityType,
+}
+
+#[Object]
+impl RelatedActivity {
+    /// The other activity's IATI identifier.
+    async fn iati_identifier(&self) -> &str {
+        &self.iati_identifier
+    }
+
+    /// How the two relate.
+    #[graphql(name = "type")]
+    async fn kind(&self) -> RelatedActivityType {
+        self.kind
+    }
+
+    /// The other activity, when it is registered and the caller may see it.
+    async fn activity(&self, ctx: &Context<'_>) -> ApiResult<Option<Activity>> {
+        let who = principal(ctx)?;
+        let found = loaders(ctx)?
+            .load_one(ActivityIdentifier(self.iati_identifier.clone()))
+            .await?;
+        Ok(found
+            .filter(|a| who.sees_activity(a.publication, &a.data.reporting_org))
+            .map(Activity))
+    }
+}
+
+#[Object]
+impl Activity {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        encode(Kind::Activity, self.0.id)
+    }
+
+    /// Globally unique IATI activity identifier.
+    async fn iati_identifier(&self) -> &str {
+        &self.0.data.iati_identifier
+    }
+
+    /// The title in `lang` (ISO 639-1), else English, else the first given.
+    async fn title(&self, lang: Option<String>) -> &str {
+        self.0.data.title(lang.as_deref())
+    }
+
+    /// Every title, with its language.
+    async fn titles(&self) -> Vec<Narrative> {
+        narratives(&self.0.data.titles)
+    }
+
+    /// The description in `lang`, else English, else the first given.
+    async fn description(&self, lang: Option<String>) -> Option<&str> {
+        self.0.data.description(lang.as_deref())
+    }
+
+    /// Every description, with its language.
+    async fn descriptions(&self) -> Vec<Narrative> {
+        narratives(&self.0.data.descriptions)
+    }
+
+    /// The organisation that reports the activity.
+    async fn reporting_org(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
+        loaders(ctx)?
+            .load_one(OrgId(self.0.reporting_org_id))
+            .await?
+            .map(Organisation)
+            .ok_or_else(|| {
+                tracing::error!(activity.id = self.0.id, "reporting organisation is missing");
+                ApiError::Internal
+            })
+    }
+
+    /// Organisations taking part, with their IATI roles.
+    async fn participating_orgs(&self) -> Vec<ParticipatingOrg> {
+        self.0
+            .data
+            .participating_orgs
+            .iter()
+            .map(|p| ParticipatingOrg {
+                org_ref: p.org_ref.clone(),
+                role: p.role.into(),
+                activity_id: p.activity_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Recipient countries and their shares.
+    async fn recipient_countries(&self) -> Vec<CountryShare> {
+        self.0
+            .data
+            .recipient_countries
+            .iter()
+            .map(|c| CountryShare {
+                code: c.code.clone(),
+                name: COUNTRY.name_of(&c.code).unwrap_or_default().to_owned(),
+                percentage: c.percentage,
+            })
+            .collect()
+    }
+
+    /// Recipient regions and their shares.
+    async fn recipient_regions(&self) -> Vec<RegionShare> {
+        self.0
+            .data
+            .recipient_regions
+            .iter()
+            .map(|r| RegionShare {
+                code: r.code.clone(),
+                name: REGION.name_of(&r.code).unwrap_or_default().to_owned(),
+                percentage: r.percentage,
+            })
+            .collect()
+    }
+
+    /// Sectors and their shares.
+    async fn sectors(&self) -> Vec<SectorShare> {
+        self.0
+            .data
+            .sectors
+            .iter()
+            .map(|s| {
+                let name = match s.vocabulary.as_str() {
+                    "1" => SECTOR.name_of(&s.code),
+                    "2" => SECTOR_CATEGORY.name_of(&s.code),
+                    _ => None,
+                };
+                SectorShare {
+                    code: s.code.clone(),
+                    name: name.unwrap_or_default().to_owned(),
+                    vocabulary: s.vocabulary.clone(),
+                    percentage: s.percentage,
+                }
+            })
+            .collect()
+    }
+
+    /// UNTOC priority areas.
+    async fn priority_areas(&self) -> Vec<PriorityArea> {
+        from_domain(&self.0.data.priority_areas)
+    }
+
+    /// UNTOC provisions, e.g. `UNTOC-18`.
+    async fn provisions(&self) -> Vec<String> {
+        self.0
+            .data
+            .provisions
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Kinds of assistance.
+    async fn assistance_types(&self) -> Vec<AssistanceType> {
+        from_domain(&self.0.data.assistance_types)
+    }
+
+    /// Institutions that benefit.
+    async fn beneficiary_institutions(&self) -> Vec<InstitutionType> {
+        from_domain(&self.0.data.beneficiary_institutions)
+    }
+
+    /// IATI status.
+    async fn status(&self) -> ActivityStatus {
+        self.0.data.status.into()
+    }
+
+    /// Planned start.
+    async fn planned_start(&self) -> Option<Date> {
+        self.0.data.planned_start.map(Date)
+    }
+
+    /// Planned end.
+    async fn planned_end(&self) -> Option<Date> {
+        self.0.data.planned_end.map(Date)
+    }
+
+    /// Actual start.
+    async fn actual_start(&self) -> Option<Date> {
+        self.0.data.actual_start.map(Date)
+    }
+
+    /// Actual end.
+    async fn actual_end(&self) -> Option<Date> {
+        self.0.data.actual_end.map(Date)
+    }
+
+    /// Total budget.
+    async fn budget(&self) -> Option<Money> {
+        self.0.data.budget.as_ref().map(Money::from)
+    }
+
+    /// Transactions.
+    async fn transactions(&self) -> Vec<Transaction> {
+        self.0
+            .data
+            .transactions
+            .iter()
+            .map(|t| Transaction {
+                kind: t.kind.clone(),
+                date: Date(t.date),
+                value: Money::from(&t.value),
+                provider_activity_id: t.provider_activity_id.clone(),
+                receiver_activity_id: t.receiver_activity_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Related activities by IATI identifier.
+    async fn related_activities(&self) -> Vec<RelatedActivity> {
+        self.0
+            .data
+            .related_activities
+            .iter()
+            .map(|r| RelatedActivity {
+                iati_identifier: r.iati_identifier.clone(),
+                kind: r.kind.into(),
+            })
+            .collect()
+    }
+
+    /// Other identifiers of the same activity.
+    async fn external_ids(&self) -> &[String] {
+        &self.0.data.external_ids
+    }
+
+    /// The published needs it addresses that the caller may see.
+    async fn addresses_needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
+        let who = principal(ctx)?;
+        let loaders = loaders(ctx)?;
+        let ids = loaders
+            .load_one(NeedsOfActivity(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut found = loaders.load_many(ids.iter().map(|id| NeedId(*id))).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(&NeedId(*id)))
+            .filter(|n| who.sees_need(n.analysis_status, n.data.visibility, &n.recipient_country))
+            .map(Need)
+            .collect())
+    }
+
+    /// Why it addresses no published need, when the provider says so.
+    async fn no_need_link_reason(&self) -> Option<&str> {
+        self.0.data.no_need_link_reason.as_deref()
+    }
+
+    /// Paris Declaration flags.
+    async fn paris(&self) -> ParisFlags {
+        let p = &self.0.data.paris;
+        ParisFlags {
+            on_budget: p.on_budget,
+            uses_country_pfm: p.uses_country_pfm,
+            uses_country_procurement: p.uses_country_procurement,
+            parallel_piu: p.parallel_piu,
+            tied_status: p.tied_status.clone(),
+            programme_based: p.programme_based,
+        }
+    }
+
+    /// DRAFT (owner and coordinators only) or PUBLISHED.
+    async fn publication(&self) -> Publication {
+        self.0.publication.into()
+    }
+
+    /// Bumped by every change; pass it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// When it was registered.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+fn narratives(list: &[aidgraph_domain::activity::Narrative]) -> Vec<Narrative> {
+    list.iter()
+        .map(|n| Narrative {
+            lang: n.lang.clone(),
+            text: n.text.clone(),
+        })
+        .collect()
+}
+
+/// Filters for activity lists; all given filters must match.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct ActivityFilter {
+    /// Lists this recipient country (ISO 3166-1 alpha-2).
+    pub recipient_country: Option<String>,
+    /// Lists this sector code (e.g. DAC `15130`).
+    pub sector: Option<String>,
+    /// Lists this priority area.
+    pub priority_area: Option<PriorityArea>,
+    /// Lists this provision, e.g. `UNTOC-18`.
+    pub provision: Option<String>,
+    /// Has one of these statuses.
+    pub status: Option<Vec<ActivityStatus>>,
+    /// Reported by, or run with, this organisation (reference).
+    pub provider: Option<String>,
+    /// Runs on this day (effective window).
+    pub active_on: Option<Date>,
+    /// Runs on or after this day.
+    pub from: Option<Date>,
+    /// Runs on or before this day.
+    pub to: Option<Date>,
+    /// Title or description contains this text.
+    pub text: Option<String>,
+    /// Draft or published.
+    pub publication: Option<Publication>,
+}
+
+impl ActivityFilter {
+    /// Checks the filter and turns it into a repository query.
+    pub fn into_query(self) -> ApiResult<QueryFilter> {
+        let provision = match self.provision {
+            Some(p) => Some(
+                aidgraph_domain::provision::Provision::parse(&p)
+                    .map_err(|m| ApiError::bad_input("filter.provision", m))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to.0 < from.0
+        {
+            return Err(ApiError::bad_input("filter.to", "is before filter.from"));
+        }
+        Ok(QueryFilter {
+            recipient_country: self.recipient_country,
+            sector: self.sector,
+            priority_area: self.priority_area.map(|p| {
+                aidgraph_domain::vocab::PriorityArea::from(p)
+                    .as_str()
+                    .to_owned()
+            }),
+            provision,
+            status: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            provider: self.provider,
+            active_on: self.active_on.map(|d| d.0),
+            from: self.from.map(|d| d.0),
+            to: self.to.map(|d| d.0),
+            text: self.text,
+            publication: self.publication.map(Into::into),
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The GraphQL schema: types, inputs, the query and mutation roots, and [`build_schema`].
+
+pub mod activity;
+pub mod connection;
+pub mod context;
+pub mod enums;
+pub mod inputs;
+pub mod mutation;
+pub mod need;
+pub mod organisation;
+pub mod query;
+pub mod scalars;
+
+use aidgraph_persistence::Store;
+use async_graphql::{EmptySubscription, Schema};
+
+/// The aidgraph schema.
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+
+/// Query limits; introspection counts too, and GraphiQL's needs a depth of about 15.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest selection allowed.
+    pub max_depth: usize,
+    /// Largest complexity allowed; list fields count `first` times their children.
+    pub max_complexity: usize,
+    /// Most recursion while parsing.
+    pub max_recursive_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 16,
+            max_complexity: 20_000,
+            max_recursive_depth: 32,
+        }
+    }
+}
+
+/// Builds the schema over `store`. Without a store it can still print its SDL.
+pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
+    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth);
+    if let Some(store) = store {
+        builder = builder.data(store);
+    }
+    builder.finish()
+}
+
+/// The schema's SDL, as checked in to `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, Limits::default()).sdl()
+}

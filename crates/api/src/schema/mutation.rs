@@ -1,0 +1,279 @@
+//! The mutation root. Each mutation validates its input in the domain, then calls one
+//! repository command, which checks the caller's role and scope inside its transaction.
+
+use super::activity::Activity;
+use super::context::{principal, store};
+use super::enums::{ActivityStatus, Publication};
+use super::inputs::{ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput};
+use super::need::{Need, NeedsAnalysis};
+use super::organisation::Organisation;
+use crate::error::ApiResult;
+use crate::ids::{self, Kind};
+use aidgraph_domain::Violations;
+use aidgraph_domain::activity::ActivityData;
+use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
+use aidgraph_domain::organisation::OrganisationData;
+use aidgraph_persistence::{activities, needs, organisations};
+use async_graphql::{Context, ID, Object};
+
+/// Changes to the registry.
+pub struct MutationRoot;
+
+/// Validates an activity input; returns the data and the need ids it links, if given.
+fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
+    let (submission, need_ids) = input.into_submission();
+    let mut violations = Violations::default();
+    let data = ActivityData::parse(submission).map_err(|v| violations.0.extend(v.0));
+    let need_ids = need_ids
+        .map(|ids| ids::decode_all(&ids, Kind::Need, "addressesNeeds"))
+        .transpose();
+    let need_ids = match need_ids {
+        Ok(ids) => ids,
+        Err(crate::error::ApiError::BadInput(v)) => {
+            violations.0.extend(v.0);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    match data {
+        Ok(data) if violations.is_empty() => Ok((data, need_ids)),
+        _ => Err(violations.into()),
+    }
+}
+
+#[Object]
+impl MutationRoot {
+    /// Registers an activity, as a draft unless `publish` is true. Providers may only report
+    /// as their own organisation.
+    async fn create_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivityInput,
+        #[graphql(default = false)] publish: bool,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let (data, need_ids) = parse_activity(input)?;
+        let record = activities::create(
+            store(ctx)?,
+            who,
+            data,
+            need_ids.as_deref().unwrap_or(&[]),
+            publish,
+        )
+        .await?;
+        Ok(Activity(record))
+    }
+
+    /// Replaces an activity's content. `expectedVersion` must match its current version.
+    async fn update_activity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ActivityInput,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Activity, "id")?;
+        let (data, need_ids) = parse_activity(input)?;
+        let record = activities::update(
+            store(ctx)?,
+            who,
+            id,
+            expected_version,
+            data,
+            need_ids.as_deref(),
+        )
+        .await?;
+        Ok(Activity(record))
+    }
+
+    /// Creates or updates the activity with this IATI identifier; sending the same input twice
+    /// changes nothing. For syncing systems.
+    async fn upsert_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivityInput,
+        #[graphql(default = false)] publish: bool,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let (data, need_ids) = parse_activity(input)?;
+        let (record, _) =
+            activities::upsert(store(ctx)?, who, data, need_ids.as_deref(), publish).await?;
+        Ok(Activity(record))
+    }
+
+    /// Publishes a draft activity.
+    async fn publish_activity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Activity, "id")?;
+        let record = activities::set_publication(
+            store(ctx)?,
+            who,
+            id,
+            expected_version,
+            Publication::Published.into(),
+        )
+        .await?;
+        Ok(Activity(record))
+    }
+
+    /// Withdraws a published activity back to draft.
+    async fn withdraw_activity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Activity, "id")?;
+        let record = activities::set_publication(
+            store(ctx)?,
+            who,
+            id,
+            expected_version,
+            Publication::Draft.into(),
+        )
+        .await?;
+        Ok(Activity(record))
+    }
+
+    /// Changes an activity's status, e.g. to CANCELLED.
+    async fn set_activity_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        status: ActivityStatus,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Activity, "id")?;
+        let record =
+            activities::set_status(store(ctx)?, who, id, expected_version, status.into()).await?;
+        Ok(Activity(record))
+    }
+
+    /// Links an activity to published needs in its recipient countries.
+    async fn link_activity_to_needs(
+        &self,
+        ctx: &Context<'_>,
+        activity_id: ID,
+        need_ids: Vec<ID>,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&activity_id, Kind::Activity, "activityId")?;
+        let need_ids = ids::decode_all(&need_ids, Kind::Need, "needIds")?;
+        let record = activities::change_need_links(store(ctx)?, who, id, &need_ids, true).await?;
+        Ok(Activity(record))
+    }
+
+    /// Removes links from an activity to needs.
+    async fn unlink_activity_from_needs(
+        &self,
+        ctx: &Context<'_>,
+        activity_id: ID,
+        need_ids: Vec<ID>,
+    ) -> ApiResult<Activity> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&activity_id, Kind::Activity, "activityId")?;
+        let need_ids = ids::decode_all(&need_ids, Kind::Need, "needIds")?;
+        let record = activities::change_need_links(store(ctx)?, who, id, &need_ids, false).await?;
+        Ok(Activity(record))
+    }
+
+    /// Drafts a needs analysis with its needs. Recipients for their own country;
+    /// coordinators on a recipient's behalf.
+    async fn create_needs_analysis(
+        &self,
+        ctx: &Context<'_>,
+        input: NeedsAnalysisInput,
+    ) -> ApiResult<NeedsAnalysis> {
+        let who = principal(ctx)?;
+        let mut violations = Violations::default();
+        let header = NeedsAnalysisData::parse(
+            &input.recipient_country,
+            input.source.into(),
+            input.reference.as_deref(),
+        )
+        .map_err(|v| violations.0.extend(v.0))
+        .ok();
+        let mut needs_data = Vec::new();
+        for (i, need) in input.needs.unwrap_or_default().into_iter().enumerate() {
+            match NeedData::parse(need.into(), &format!("needs[{i}].")) {
+                Ok(n) => needs_data.push(n),
+                Err(v) => violations.0.extend(v.0),
+            }
+        }
+        let header = match header {
+            Some(h) if violations.is_empty() => h,
+            _ => return Err(violations.into()),
+        };
+        let (analysis, _) = needs::create_analysis(store(ctx)?, who, header, needs_data).await?;
+        Ok(NeedsAnalysis(analysis))
+    }
+
+    /// Adds a need to an analysis that is not superseded.
+    async fn add_need(
+        &self,
+        ctx: &Context<'_>,
+        analysis_id: ID,
+        input: NeedInput,
+    ) -> ApiResult<Need> {
+        let who = principal(ctx)?;
+        let analysis_id = ids::decode(&analysis_id, Kind::NeedsAnalysis, "analysisId")?;
+        let data = NeedData::parse(input.into(), "input.")?;
+        let record = needs::add_need(store(ctx)?, who, analysis_id, data).await?;
+        Ok(Need(record))
+    }
+
+    /// Replaces a need's content.
+    async fn update_need(&self, ctx: &Context<'_>, id: ID, input: NeedInput) -> ApiResult<Need> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Need, "id")?;
+        let data = NeedData::parse(input.into(), "input.")?;
+        let record = needs::update_need(store(ctx)?, who, id, data).await?;
+        Ok(Need(record))
+    }
+
+    /// Publishes a draft analysis, making its needs visible to providers.
+    async fn publish_needs_analysis(&self, ctx: &Context<'_>, id: ID) -> ApiResult<NeedsAnalysis> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
+        Ok(NeedsAnalysis(
+            needs::publish_analysis(store(ctx)?, who, id).await?,
+        ))
+    }
+
+    /// Marks a published analysis as superseded by another of the same country (published if
+    /// it was a draft); returns the superseded one.
+    async fn supersede_needs_analysis(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        by: ID,
+    ) -> ApiResult<NeedsAnalysis> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
+        let by = ids::decode(&by, Kind::NeedsAnalysis, "by")?;
+        Ok(NeedsAnalysis(
+            needs::supersede_analysis(store(ctx)?, who, id, by).await?,
+        ))
+    }
+
+    /// Registers an organisation. Administrators only.
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: OrganisationInput,
+    ) -> ApiResult<Organisation> {
+        let who = principal(ctx)?;
+        let data = OrganisationData::parse(input.into())?;
+        Ok(Organisation(
+            organisations::create(store(ctx)?, who, data).await?,
+        ))
+    }
+}

@@ -1,0 +1,296 @@
+//! The query root.
+
+use super::activity::{Activity, ActivityFilter};
+use super::connection::{Conn, connection, page_request};
+use super::context::{loaders, principal, store};
+use super::enums::{
+    ActivityOrder, NeedPriority, NeedSource, NeedsAnalysisStatus, OrganisationKind, PriorityArea,
+    Role,
+};
+use super::need::{Need, NeedsAnalysis};
+use super::organisation::Organisation;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{self, Kind};
+use crate::loaders::OrgRef;
+use aidgraph_persistence::{activities, needs, organisations};
+use async_graphql::{Context, ID, InputObject, Interface, Object};
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a node is built once per `node` query and returned at once"
+)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    /// An organisation.
+    Organisation(Organisation),
+    /// An activity.
+    Activity(Activity),
+    /// A needs analysis.
+    NeedsAnalysis(NeedsAnalysis),
+    /// A need.
+    Need(Need),
+}
+
+/// The caller, as the token says.
+pub struct Viewer {
+    principal: aidgraph_domain::access::Principal,
+}
+
+#[Object]
+impl Viewer {
+    /// The token's subject.
+    async fn subject(&self) -> &str {
+        &self.principal.subject
+    }
+
+    /// The caller's role.
+    async fn role(&self) -> Role {
+        self.principal.role.into()
+    }
+
+    /// A provider's organisation, when registered.
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Option<Organisation>> {
+        let Some(org) = &self.principal.org else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?
+            .load_one(OrgRef(org.clone()))
+            .await?
+            .map(Organisation))
+    }
+
+    /// A recipient's country.
+    async fn country(&self) -> Option<&str> {
+        self.principal.country.as_deref()
+    }
+}
+
+/// Filters for organisation lists.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct OrganisationFilter {
+    /// Only this kind.
+    pub kind: Option<OrganisationKind>,
+    /// Only based in this country.
+    pub country: Option<String>,
+    /// Name or reference contains this text.
+    pub text: Option<String>,
+}
+
+/// Filters for needs analysis lists.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct NeedsAnalysisFilter {
+    /// Only for this country.
+    pub recipient_country: Option<String>,
+    /// Only in these states.
+    pub status: Option<Vec<NeedsAnalysisStatus>>,
+    /// Only from this source.
+    pub source: Option<NeedSource>,
+}
+
+/// Filters for need lists.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct NeedFilter {
+    /// Only in this country.
+    pub recipient_country: Option<String>,
+    /// Only under this priority area.
+    pub priority_area: Option<PriorityArea>,
+    /// Only concerning this provision, e.g. `UNTOC-18`.
+    pub provision: Option<String>,
+    /// Only of this priority.
+    pub priority: Option<NeedPriority>,
+    /// Only in analyses in these states.
+    pub analysis_status: Option<Vec<NeedsAnalysisStatus>>,
+}
+
+/// Read access to the registry; what each caller sees follows its role.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Any record by global id.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        let who = principal(ctx)?;
+        let db = store(ctx)?.db();
+        let Some((kind, n)) = ids::decode_any(&id) else {
+            return Ok(None);
+        };
+        Ok(match kind {
+            Kind::Organisation => organisations::by_ids(db, &[n])
+                .await?
+                .remove(&n)
+                .map(|o| Node::Organisation(Organisation(o))),
+            Kind::Activity => activities::get(db, who, n)
+                .await?
+                .map(|a| Node::Activity(Activity(a))),
+            Kind::NeedsAnalysis => needs::get_analysis(db, who, n)
+                .await?
+                .map(|a| Node::NeedsAnalysis(NeedsAnalysis(a))),
+            Kind::Need => needs::get_need(db, who, n)
+                .await?
+                .map(|x| Node::Need(Need(x))),
+        })
+    }
+
+    /// The caller.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Viewer> {
+        Ok(Viewer {
+            principal: principal(ctx)?.clone(),
+        })
+    }
+
+    /// An organisation by IATI reference.
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "ref")] org_ref: String,
+    ) -> ApiResult<Option<Organisation>> {
+        principal(ctx)?;
+        Ok(organisations::by_ref(store(ctx)?.db(), org_ref.trim())
+            .await?
+            .map(Organisation))
+    }
+
+    /// Organisations, by registration order.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganisationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<Organisation>> {
+        principal(ctx)?;
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let query = organisations::OrganisationFilter {
+            kind: filter.kind.map(Into::into),
+            country: filter.country,
+            text: filter.text,
+        };
+        let found = organisations::list(store(ctx)?.db(), &query, &page).await?;
+        Ok(connection(found, Organisation))
+    }
+
+    /// An activity by global id or IATI identifier (give one).
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        iati_identifier: Option<String>,
+    ) -> ApiResult<Option<Activity>> {
+        let who = principal(ctx)?;
+        let db = store(ctx)?.db();
+        let found = match (id, iati_identifier) {
+            (Some(id), None) => {
+                activities::get(db, who, ids::decode(&id, Kind::Activity, "id")?).await?
+            }
+            (None, Some(identifier)) => activities::by_identifier(db, who, &identifier).await?,
+            _ => {
+                return Err(ApiError::bad_input(
+                    "id",
+                    "give either id or iatiIdentifier, not both or neither",
+                ));
+            }
+        };
+        Ok(found.map(Activity))
+    }
+
+    /// Activities the caller may see, filtered and ordered.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ActivityFilter>,
+        order_by: Option<ActivityOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<Activity>> {
+        let who = principal(ctx)?;
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let order = order_by.unwrap_or_default().into();
+        let found = activities::list(store(ctx)?.db(), who, &filter, order, &page).await?;
+        Ok(connection(found, Activity))
+    }
+
+    /// A needs analysis by global id.
+    async fn needs_analysis(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<NeedsAnalysis>> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
+        Ok(needs::get_analysis(store(ctx)?.db(), who, id)
+            .await?
+            .map(NeedsAnalysis))
+    }
+
+    /// Needs analyses the caller may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn needs_analyses(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedsAnalysisFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<NeedsAnalysis>> {
+        let who = principal(ctx)?;
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let query = needs::AnalysisFilter {
+            recipient_country: filter.recipient_country,
+            status: filter
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            source: filter.source.map(Into::into),
+        };
+        let found = needs::list_analyses(store(ctx)?.db(), who, &query, &page).await?;
+        Ok(connection(found, NeedsAnalysis))
+    }
+
+    /// A need by global id.
+    async fn need(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Need>> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::Need, "id")?;
+        Ok(needs::get_need(store(ctx)?.db(), who, id).await?.map(Need))
+    }
+
+    /// Needs the caller may see.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<Need>> {
+        let who = principal(ctx)?;
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let provision = match filter.provision {
+            Some(p) => Some(
+                aidgraph_domain::provision::Provision::parse(&p)
+                    .map_err(|m| ApiError::bad_input("filter.provision", m))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let query = needs::NeedFilter {
+            recipient_country: filter.recipient_country,
+            priority_area: filter.priority_area.map(Into::into),
+            provision,
+            priority: filter.priority.map(Into::into),
+            analysis_id: None,
+            analysis_status: filter
+                .analysis_status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        };
+        let found = needs::list_needs(store(ctx)?.db(), who, &query, &page).await?;
+        Ok(connection(found, Need))
+    }
+}

@@ -1,0 +1,103 @@
+//! Organisations: providers, recipients and everyone else named in activities.
+
+use crate::codes::{COUNTRY, ORGANISATION_TYPE};
+use crate::error::Violations;
+use crate::vocab::OrganisationKind;
+use serde::{Deserialize, Serialize};
+
+/// Longest organisation name accepted.
+pub const MAX_NAME_LEN: usize = 300;
+
+/// A validated organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationData {
+    /// IATI organisation identifier, e.g. `GB-GOV-1`.
+    pub org_ref: String,
+    /// Display name.
+    pub name: String,
+    /// What kind of body it is.
+    pub kind: OrganisationKind,
+    /// IATI OrganisationType code, e.g. `10`.
+    pub iati_type: Option<String>,
+    /// ISO 3166-1 alpha-2 country, where it has one.
+    pub country: Option<String>,
+}
+
+/// An organisation as submitted, before validation.
+#[derive(Debug, Clone)]
+pub struct OrganisationSubmission {
+    /// See [`OrganisationData::org_ref`].
+    pub org_ref: String,
+    /// See [`OrganisationData::name`].
+    pub name: String,
+    /// See [`OrganisationData::kind`].
+    pub kind: OrganisationKind,
+    /// See [`OrganisationData::iati_type`].
+    pub iati_type: Option<String>,
+    /// See [`OrganisationData::country`].
+    pub country: Option<String>,
+}
+
+/// Checks an organisation reference: non-empty, at most 200 characters, no spaces.
+pub fn check_org_ref(value: &str, field: &str, violations: &mut Violations) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        violations.push(field, "must not be empty");
+        None
+    } else if value.len() > 200 || value.chars().any(char::is_whitespace) {
+        violations.push(
+            field,
+            "must be an IATI organisation identifier: at most 200 characters, no spaces",
+        );
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+/// Checks an ISO 3166-1 alpha-2 country code.
+pub fn check_country(value: &str, field: &str, violations: &mut Violations) -> Option<String> {
+    let code = value.trim().to_ascii_uppercase();
+    if COUNTRY.get(&code).is_some() {
+        Some(code)
+    } else {
+        violations.push(
+            field,
+            format!("unknown country code `{value}` (ISO 3166-1 alpha-2)"),
+        );
+        None
+    }
+}
+
+impl OrganisationData {
+    /// Validates a submission, reporting every problem.
+    pub fn parse(input: OrganisationSubmission) -> Result<Self, Violations> {
+        let mut v = Violations::default();
+        let org_ref = check_org_ref(&input.org_ref, "ref", &mut v);
+        let name = input.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            v.push("name", format!("must have 1 to {MAX_NAME_LEN} characters"));
+        }
+        let iati_type = match input.iati_type {
+            Some(t) if ORGANISATION_TYPE.get(t.trim()).is_none() => {
+                v.push("iatiType", format!("unknown IATI organisation type `{t}`"));
+                None
+            }
+            other => other.map(|t| t.trim().to_owned()),
+        };
+        let country = input
+            .country
+            .as_deref()
+            .and_then(|c| check_country(c, "country", &mut v));
+        match org_ref {
+            Some(org_ref) if v.is_empty() => Ok(OrganisationData {
+                org_ref,
+                name,
+                kind: input.kind,
+                iati_type,
+                country,
+            }),
+            _ => Err(v),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! sea-orm entities: one per table, mirroring the migrations. They are storage rows, not API
+//! types; repositories map them to domain records.
+
+pub mod activity;
+pub mod activity_country;
+pub mod activity_need;
+pub mod activity_participant;
+pub mod activity_related;
+pub mod activity_sector;
+pub mod activity_tag;
+pub mod audit_entry;
+pub mod need;
+pub mod need_provision;
+pub mod needs_analysis;
+pub mod organisation;

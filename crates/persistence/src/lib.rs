@@ -1,0 +1,16 @@
+//! aidgraph's storage: sea-orm entities, repositories and their transactions, on SQLite or
+//! PostgreSQL. Every command checks who is asking (with the rules of `aidgraph_domain::access`)
+//! inside the transaction that makes the change, and writes an audit entry with it.
+
+pub mod activities;
+pub mod audit;
+pub mod entities;
+pub mod error;
+pub mod needs;
+pub mod organisations;
+pub mod page;
+pub mod store;
+
+pub use error::StoreError;
+pub use page::{Cursor, Page, PageRequest};
+pub use store::Store;

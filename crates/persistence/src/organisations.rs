@@ -1,0 +1,214 @@
+//! Organisations: registering them and finding them by id or reference.
+
+use crate::audit::{self, AuditEvent};
+use crate::entities::organisation;
+use crate::error::{OnUnique, StoreError};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::store::Store;
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::organisation::OrganisationData;
+use aidgraph_domain::vocab::OrganisationKind;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use std::collections::HashMap;
+
+/// A stored organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganisationRecord {
+    /// Row id.
+    pub id: i64,
+    /// Its validated content.
+    pub data: OrganisationData,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<organisation::Model> for OrganisationRecord {
+    type Error = StoreError;
+    fn try_from(m: organisation::Model) -> Result<Self, StoreError> {
+        let kind: OrganisationKind = m
+            .kind
+            .parse()
+            .map_err(|e: aidgraph_domain::UnknownValue| StoreError::Corrupt(e.to_string()))?;
+        Ok(OrganisationRecord {
+            id: m.id,
+            data: OrganisationData {
+                org_ref: m.org_ref,
+                name: m.name,
+                kind,
+                iati_type: m.iati_type,
+                country: m.country,
+            },
+            created_at: m.created_at,
+        })
+    }
+}
+
+/// Filters for listing organisations.
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationFilter {
+    /// Only this kind.
+    pub kind: Option<OrganisationKind>,
+    /// Only based in this country.
+    pub country: Option<String>,
+    /// Name or reference contains this text (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// Registers an organisation; admins only. A taken reference is a conflict.
+pub async fn create(
+    store: &Store,
+    who: &Principal,
+    data: OrganisationData,
+) -> Result<OrganisationRecord, StoreError> {
+    if !who.may_manage_organisations() {
+        return Err(StoreError::Forbidden(
+            "only administrators may register organisations".into(),
+        ));
+    }
+    let txn = store.begin_write().await?;
+    let record = insert(&*txn, &data).await?;
+    audit::record(
+        &*txn,
+        who,
+        AuditEvent::<(), _> {
+            entity: "organisation",
+            entity_id: record.id,
+            action: "create",
+            before: None,
+            after: Some(&data),
+            on_behalf_of: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(org.id = record.id, org.r#ref = %data.org_ref, "organisation registered");
+    Ok(record)
+}
+
+/// Inserts an organisation row in the caller's transaction.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    data: &OrganisationData,
+) -> Result<OrganisationRecord, StoreError> {
+    let now = Utc::now();
+    let model = organisation::ActiveModel {
+        org_ref: Set(data.org_ref.clone()),
+        name: Set(data.name.clone()),
+        kind: Set(data.kind.as_str().to_owned()),
+        iati_type: Set(data.iati_type.clone()),
+        country: Set(data.country.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .on_unique(|| format!("organisation `{}` is already registered", data.org_ref))?;
+    model.try_into()
+}
+
+/// Finds an organisation by reference.
+pub async fn by_ref(
+    conn: &impl ConnectionTrait,
+    org_ref: &str,
+) -> Result<Option<OrganisationRecord>, StoreError> {
+    organisation::Entity::find()
+        .filter(organisation::Column::OrgRef.eq(org_ref))
+        .one(conn)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// Loads organisations by id, for loaders.
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, OrganisationRecord>, StoreError> {
+    let rows = organisation::Entity::find()
+        .filter(organisation::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|m| OrganisationRecord::try_from(m).map(|r| (r.id, r)))
+        .collect()
+}
+
+/// Loads organisations by reference, for loaders.
+pub async fn by_refs(
+    conn: &impl ConnectionTrait,
+    refs: &[String],
+) -> Result<HashMap<String, OrganisationRecord>, StoreError> {
+    let rows = organisation::Entity::find()
+        .filter(organisation::Column::OrgRef.is_in(refs.iter().cloned()))
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|m| OrganisationRecord::try_from(m).map(|r| (r.data.org_ref.clone(), r)))
+        .collect()
+}
+
+/// Lists organisations by reference order.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &OrganisationFilter,
+    page: &PageRequest,
+) -> Result<Page<OrganisationRecord>, StoreError> {
+    let mut cond = Condition::all();
+    if let Some(kind) = filter.kind {
+        cond = cond.add(organisation::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(country) = &filter.country {
+        cond = cond.add(organisation::Column::Country.eq(country.to_ascii_uppercase()));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        cond = cond.add(
+            Condition::any()
+                .add(lower_like(organisation::Column::Name, &pattern))
+                .add(lower_like(organisation::Column::OrgRef, &pattern)),
+        );
+    }
+    let total = organisation::Entity::find()
+        .filter(cond.clone())
+        .count(conn)
+        .await?;
+    let mut query = organisation::Entity::find().filter(cond);
+    if let Some(after) = &page.after {
+        query = query.filter(organisation::Column::Id.gt(after.id));
+    }
+    let rows = query
+        .order_by_asc(organisation::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(OrganisationRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, total, |r| Cursor {
+        key: String::new(),
+        id: r.id,
+    }))
+}
+
+/// `lower(column) LIKE pattern`, with `\` escaping.
+pub fn lower_like(column: impl IntoColumnRef, pattern: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as escape character.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! Start-up: connect, migrate, build the authenticator and schema, serve until a signal.
+
+use crate::config::Config;
+use aidgraph_api::auth::{Authenticator, Secret};
+use aidgraph_api::router::HttpLimits;
+use aidgraph_api::{AppState, Limits, build_schema, router};
+use aidgraph_persistence::Store;
+use anyhow::{Context, bail};
+use axum::Router;
+use jsonwebtoken::Algorithm;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connects to the configured database.
+pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url, config.db_max_connections)
+        .await
+        .with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+}
+
+/// Connects and applies pending migrations.
+pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Store> {
+    let store = connect(config).await?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// The token verifier the configuration asks for.
+pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
+    if let Some(dir) = &config.jwt_public_keys_dir {
+        let algorithm = match config.jwt_algorithm.as_str() {
+            "RS256" => Algorithm::RS256,
+            "EdDSA" => Algorithm::EdDSA,
+            other => bail!("AIDGRAPH_JWT_ALGORITHM must be RS256 or EdDSA, not {other}"),
+        };
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(dir)
+            .with_context(|| format!("AIDGRAPH_JWT_PUBLIC_KEYS_DIR {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "pem")
+                && let Some(kid) = path.file_stem().and_then(|s| s.to_str())
+            {
+                keys.push((kid.to_owned(), std::fs::read(&path)?));
+            }
+        }
+        return Authenticator::public_keys(
+            algorithm,
+            &keys,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )
+        .map_err(|e| anyhow::anyhow!("AIDGRAPH_JWT_PUBLIC_KEYS_DIR: {e}"));
+    }
+    let secret = Secret::new(config.jwt_secret()?);
+    Authenticator::shared_secret(&secret, &config.jwt_issuer, &config.jwt_audience)
+        .map_err(|e| anyhow::anyhow!("AIDGRAPH_JWT_SECRET: {e}"))
+}
+
+/// The full router over `store`.
+pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Router {
+    let limits = Limits {
+        max_depth: config.max_depth,
+        max_complexity: config.max_complexity,
+        ..Limits::default()
+    };
+    let schema = build_schema(Some(store.clone()), limits);
+    router(
+        AppState {
+            schema,
+            store,
+            auth: Arc::new(auth),
+        },
+        HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+        },
+    )
+}
+
+/// Migrates, then serves until Ctrl-C or SIGTERM, draining requests in flight.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = connect_and_migrate(&config).await?;
+    let auth = authenticator(&config)?;
+    let app = build_router(&config, store.clone(), auth);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding AIDGRAPH_BIND {}", config.bind))?;
+    tracing::info!(address = %config.bind, "aidgraph is listening; GraphiQL at http://{}/graphql", config.bind);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    store.close().await.ok();
+    tracing::info!("aidgraph stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining requests in flight");
+}

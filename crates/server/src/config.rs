@@ -1,0 +1,190 @@
+//! One typed configuration, loaded once: defaults, then `aidgraph.toml` (or the file named by
+//! `AIDGRAPH_CONFIG`), then `AIDGRAPH_*` variables and `DATABASE_URL`. A bad value fails
+//! start-up with the variable's name.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines, for a terminal.
+    Human,
+    /// One JSON object per line, for collectors.
+    Json,
+}
+
+/// aidgraph's settings. Each field is also `AIDGRAPH_<FIELD>` in upper case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://PATH?mode=rwc` (default `sqlite://aidgraph.db?mode=rwc`) or
+    /// `postgres://USER@HOST/DB`; also read from `DATABASE_URL`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// HS256 signing secret (at least 32 bytes). Without it (and without public keys), the
+    /// embedded SQLite default generates one beside the database file.
+    pub jwt_secret: Option<String>,
+    /// A file holding the HS256 secret.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// A directory of `<kid>.pem` public keys from an identity provider; tokens are then
+    /// verified with these and not minted here.
+    pub jwt_public_keys_dir: Option<PathBuf>,
+    /// Algorithm of the public keys: `RS256` or `EdDSA`.
+    pub jwt_algorithm: String,
+    /// Expected `iss` claim.
+    pub jwt_issuer: String,
+    /// Expected `aud` claim.
+    pub jwt_audience: String,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// Deepest query selection allowed.
+    pub max_depth: usize,
+    /// Largest query complexity allowed.
+    pub max_complexity: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://aidgraph.db?mode=rwc".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db_max_connections: 10,
+            jwt_secret: None,
+            jwt_secret_file: None,
+            jwt_public_keys_dir: None,
+            jwt_algorithm: "RS256".into(),
+            jwt_issuer: "aidgraph".into(),
+            jwt_audience: "aidgraph".into(),
+            log_format: LogFormat::Human,
+            max_depth: 16,
+            max_complexity: 20_000,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the file and the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var_os("AIDGRAPH_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("aidgraph.toml"));
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(Env::prefixed("AIDGRAPH_").ignore(&["CONFIG"]))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if self.db_max_connections == 0 {
+            bail!("AIDGRAPH_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.max_depth < 15 {
+            bail!("AIDGRAPH_MAX_DEPTH must be at least 15 (GraphiQL's introspection needs it)");
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file, when the database is a SQLite file.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// The HS256 secret: configured, read from a file, or (for a SQLite file) generated on
+    /// first run and kept beside the database as `<db>.secret`.
+    pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.as_bytes().to_vec());
+        }
+        if let Some(file) = &self.jwt_secret_file {
+            return read_secret(file)
+                .with_context(|| format!("AIDGRAPH_JWT_SECRET_FILE {}", file.display()));
+        }
+        let Some(db) = self.sqlite_path() else {
+            bail!(
+                "set AIDGRAPH_JWT_SECRET (at least 32 bytes), AIDGRAPH_JWT_SECRET_FILE or \
+                 AIDGRAPH_JWT_PUBLIC_KEYS_DIR: only the embedded SQLite default generates a secret"
+            );
+        };
+        let file = secret_path(&db);
+        if file.exists() {
+            return read_secret(&file).with_context(|| format!("reading {}", file.display()));
+        }
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        write_private(&file, &secret).with_context(|| format!("writing {}", file.display()))?;
+        tracing::info!(path = %file.display(), "generated a token signing secret");
+        Ok(secret.into_bytes())
+    }
+}
+
+/// Where the generated secret of database `db` lives.
+pub fn secret_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".secret");
+    PathBuf::from(name)
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.trim().as_bytes().to_vec())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file() {
+        let mut c = Config::default();
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("aidgraph.db")));
+        c.database_url = "sqlite::memory:".into();
+        assert_eq!(c.sqlite_path(), None);
+        c.database_url = "postgres://postgres@127.0.0.1/aidgraph".into();
+        assert_eq!(c.sqlite_path(), None);
+        assert!(c.jwt_secret().is_err());
+    }
+}

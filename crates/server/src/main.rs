@@ -1,0 +1,116 @@
+//! The `aidgraph` command line.
+
+use aidgraph::config::Config;
+use aidgraph::{app, demo, telemetry, token};
+use clap::{Parser, Subcommand};
+
+/// aidgraph: a GraphQL registry that coordinates technical assistance.
+#[derive(Parser)]
+#[command(name = "aidgraph", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve GraphQL (default 127.0.0.1:8080).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Load a small demo registry: providers, two recipient states with published needs, and
+    /// activities that overlap. Safe to run twice.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint a bearer token signed with the configured secret.
+    Issue {
+        /// admin, coordinator, provider, recipient or viewer.
+        #[arg(long)]
+        role: String,
+        /// A provider's organisation reference, e.g. GB-GOV-1.
+        #[arg(long)]
+        org: Option<String>,
+        /// A recipient's country, ISO 3166-1 alpha-2.
+        #[arg(long)]
+        country: Option<String>,
+        /// Lifetime: seconds, or a number with s, m, h or d.
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+        /// The token's subject (defaults to the role and scope).
+        #[arg(long)]
+        subject: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aidgraph: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(cli.command, config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aidgraph: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => app::serve(config).await,
+        Command::Migrate => {
+            app::connect_and_migrate(&config).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Issue {
+                    role,
+                    org,
+                    country,
+                    ttl,
+                    subject,
+                },
+        } => {
+            let auth = app::authenticator(&config)?;
+            let token = token::issue(
+                &auth,
+                &role,
+                org.as_deref(),
+                country.as_deref(),
+                &ttl,
+                subject.as_deref(),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", aidgraph_api::sdl());
+            Ok(())
+        }
+        Command::Demo => {
+            let store = app::connect_and_migrate(&config).await?;
+            let summary = demo::load(&store).await?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! aidgraph's database migrations: one per file, append-only, the same for SQLite and
+//! PostgreSQL. A shipped migration is never edited; a change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_registry;
+
+/// Runs aidgraph's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_registry::Migration)]
+    }
+}
