@@ -1,1 +1,258 @@
-//! placeholder
+//! The black-box test harness: the real router on a random port, over a fresh database that
+//! ran the real migrations — a temporary SQLite file by default, or a new PostgreSQL database
+//! when `AIDGRAPH_TEST_DATABASE_URL` names a PostgreSQL server.
+
+use aidgraph::config::Config;
+use aidgraph_api::auth::Authenticator;
+use aidgraph_domain::vocab::Role;
+use aidgraph_persistence::Store;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+/// The signing secret of every test server.
+pub const SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
+
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { server_url: String, name: String },
+}
+
+/// A running aidgraph on a fresh database.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The database, for checks that go under the API.
+    pub store: Store,
+    auth: Authenticator,
+    client: reqwest::Client,
+    db: TestDb,
+}
+
+static STALE_DROPPED: OnceCell<()> = OnceCell::const_new();
+
+/// Which database the suite runs on, for messages.
+pub fn backend_name() -> &'static str {
+    if std::env::var("AIDGRAPH_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+fn replace_db_name(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (server_url, None),
+    };
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    match std::env::var("AIDGRAPH_TEST_DATABASE_URL") {
+        Ok(server_url) if server_url.starts_with("postgres") => {
+            let admin = Database::connect(server_url.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach AIDGRAPH_TEST_DATABASE_URL: {e}"));
+            // Test binaries run one after another: databases left by earlier ones can go.
+            STALE_DROPPED
+                .get_or_init(|| async {
+                    let rows = admin
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            sea_orm::DatabaseBackend::Postgres,
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'aidgraph_t_%'",
+                        ))
+                        .await
+                        .unwrap_or_default();
+                    for row in rows {
+                        if let Ok(name) = row.try_get::<String>("", "datname") {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    }
+                })
+                .await;
+            let name = format!("aidgraph_t_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap_or_else(|e| panic!("creating test database: {e}"));
+            let _ = admin.close().await;
+            (
+                replace_db_name(&server_url, &name),
+                TestDb::Postgres { server_url, name },
+            )
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("aidgraph-test-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("temp dir: {e}"));
+            let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a server on a fresh, migrated database.
+    pub async fn spawn() -> TestApp {
+        let (url, db) = fresh_database().await;
+        let config = Config {
+            database_url: url.clone(),
+            jwt_secret: Some(SECRET.into()),
+            db_max_connections: 5,
+            ..Config::default()
+        };
+        let store = aidgraph::app::connect_and_migrate(&config)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let auth = aidgraph::app::authenticator(&config).unwrap_or_else(|e| panic!("{e:#}"));
+        let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        TestApp {
+            addr,
+            store,
+            auth,
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    /// The server's base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A token for `role`, scoped to `org` or `country`.
+    pub fn token(&self, role: Role, org: Option<&str>, country: Option<&str>) -> String {
+        self.auth
+            .issue("tester", role, org, country, 3600)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An admin token.
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, None, None)
+    }
+
+    /// A provider token for `org`.
+    pub fn provider(&self, org: &str) -> String {
+        self.token(Role::Provider, Some(org), None)
+    }
+
+    /// A recipient token for `country`.
+    pub fn recipient(&self, country: &str) -> String {
+        self.token(Role::Recipient, None, Some(country))
+    }
+
+    /// Posts a GraphQL request with an optional bearer token; returns the status and body.
+    pub async fn post(&self, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.client.post(self.url("/graphql")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Runs a query; returns the whole response body.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.post(
+            Some(token),
+            json!({ "query": query, "variables": variables }),
+        )
+        .await
+        .1
+    }
+
+    /// Runs a query that must succeed; returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected errors: {body:#}\nquery: {query}"
+        );
+        body["data"].clone()
+    }
+
+    /// Registers an organisation as admin.
+    pub async fn organisation(&self, org_ref: &str, kind: &str) {
+        self.ok(
+            &self.admin(),
+            "mutation($input: OrganisationInput!) { createOrganisation(input: $input) { id } }",
+            json!({ "input": { "ref": org_ref, "name": format!("{org_ref} (test)"), "kind": kind } }),
+        )
+        .await;
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files go with their directory).
+    pub async fn cleanup(self) {
+        let _ = self.store.close().await;
+        match self.db {
+            TestDb::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { server_url, name } => {
+                if let Ok(admin) = Database::connect(server_url.as_str()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            }
+        }
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The fields named by a BAD_USER_INPUT error's violations.
+pub fn violation_fields(body: &Value) -> Vec<String> {
+    body["errors"][0]["extensions"]["violations"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A minimal valid activity input for `org` in `country`.
+pub fn activity_input(identifier: &str, org: &str, country: &str) -> Value {
+    json!({
+        "iatiIdentifier": identifier,
+        "reportingOrg": org,
+        "titles": [{ "lang": "en", "text": format!("Activity {identifier}") }],
+        "recipientCountries": [{ "code": country }],
+        "sectors": [{ "code": "15130", "percentage": "100" }],
+        "status": "IMPLEMENTATION",
+        "plannedStart": "2026-01-01",
+        "plannedEnd": "2026-12-31",
+        "budget": { "amount": "100000.00", "currency": "USD" }
+    })
+}

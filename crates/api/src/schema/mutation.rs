@@ -49,7 +49,7 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: ActivityInput,
-        #[graphql(default = false)] publish: bool,
+        #[graphql(desc = "Publish at once instead of keeping a draft.")] publish: Option<bool>,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
@@ -58,7 +58,7 @@ impl MutationRoot {
             who,
             data,
             need_ids.as_deref().unwrap_or(&[]),
-            publish,
+            publish.unwrap_or(false),
         )
         .await?;
         Ok(Activity(record))
@@ -93,12 +93,18 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: ActivityInput,
-        #[graphql(default = false)] publish: bool,
+        #[graphql(desc = "Publish at once instead of keeping a draft.")] publish: Option<bool>,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
-        let (record, _) =
-            activities::upsert(store(ctx)?, who, data, need_ids.as_deref(), publish).await?;
+        let (record, _) = activities::upsert(
+            store(ctx)?,
+            who,
+            data,
+            need_ids.as_deref(),
+            publish.unwrap_or(false),
+        )
+        .await?;
         Ok(Activity(record))
     }
 

@@ -1,0 +1,150 @@
+//! The HTTP surface: health, readiness, the SDL, GraphiQL, limits on request shape, and the
+//! WebSocket handshake's token check.
+
+use aidgraph_domain::vocab::Role;
+use aidgraph_tests::{TestApp, error_code};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[tokio::test]
+async fn health_readiness_schema_and_graphiql_are_served() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(app.url(path)).send();
+    let health = get("/healthz").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), 200);
+    let ready = get("/readyz").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ready.status(), 200);
+    let sdl = get("/schema.graphql")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(sdl.contains("type Activity implements Node"), "{sdl}");
+    let page = get("/graphql")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(page.contains("graphiql"), "GraphiQL page expected");
+    let request_id = get("/healthz")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .headers()
+        .get("x-request-id")
+        .is_some();
+    assert!(request_id, "responses carry a request id");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn batches_deep_queries_and_large_bodies_are_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer, None, None);
+    let (status, body) = app
+        .post(
+            Some(&token),
+            json!([{ "query": "{ viewer { role } }" }, { "query": "{ viewer { role } }" }]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+
+    let mut deep = String::from("{ activities { edges { node { relatedActivities { activity {");
+    for _ in 0..8 {
+        deep.push_str(" relatedActivities { activity {");
+    }
+    deep.push_str(" id");
+    for _ in 0..9 {
+        deep.push_str(" } }");
+    }
+    deep.push_str(" } } } }");
+    let body = app.gql(&token, &deep, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("nested too deep"), "{body}");
+
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let (status, _) = app
+        .post(
+            Some(&token),
+            json!({ "query": "{ viewer { role } }", "variables": { "pad": huge } }),
+        )
+        .await;
+    assert_eq!(status, 413);
+
+    // Introspection as GraphiQL sends it fits within the limits.
+    let intro = app
+        .gql(
+            &token,
+            "{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(intro.get("errors").is_none(), "{intro}");
+    app.cleanup().await;
+}
+
+async fn ws_handshake(app: &TestApp, payload: serde_json::Value) -> Option<String> {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("{e}"));
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .send(Message::text(
+            json!({ "type": "connection_init", "payload": payload }).to_string(),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+        .await
+        .ok()
+        .flatten()?;
+    match reply {
+        Ok(Message::Text(text)) => {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            value["type"].as_str().map(str::to_owned)
+        }
+        Ok(Message::Close(frame)) => Some(format!(
+            "close:{}",
+            frame.map(|f| f.reason.to_string()).unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn websocket_connections_need_a_valid_token_in_connection_init() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer, None, None);
+    assert_eq!(
+        ws_handshake(&app, json!({ "Authorization": format!("Bearer {token}") }))
+            .await
+            .as_deref(),
+        Some("connection_ack")
+    );
+    let refused = ws_handshake(&app, json!({})).await;
+    assert!(
+        refused.as_deref() == Some("close:a bearer token is required"),
+        "refused without a token: {refused:?}"
+    );
+    let refused = ws_handshake(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|r| r.starts_with("close:the token is not valid")),
+        "refused with a bad token: {refused:?}"
+    );
+    app.cleanup().await;
+}
