@@ -1,0 +1,132 @@
+//! The `aidgraph` binary as a new user runs it: demo data, a token, the server, and a first
+//! query — on the embedded SQLite default, in a fresh directory.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn workdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aidgraph-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+fn aidgraph(dir: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aidgraph"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("running aidgraph: {e}"))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn demo_token_serve_and_query_work_out_of_the_box() {
+    let dir = workdir();
+    let demo = aidgraph(&dir, &["demo"], &[]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    assert!(stdout(&demo).contains("5 created"), "{}", stdout(&demo));
+    let again = aidgraph(&dir, &["demo"], &[]);
+    assert!(stdout(&again).contains("5 unchanged"), "{}", stdout(&again));
+
+    let refused = aidgraph(&dir, &["token", "issue", "--role", "provider"], &[]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("--org"), "{}", stderr(&refused));
+    let token = stdout(&aidgraph(
+        &dir,
+        &["token", "issue", "--role", "viewer", "--ttl", "1h"],
+        &[],
+    ));
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    assert!(
+        dir.join("aidgraph.db.secret").exists(),
+        "the secret is kept beside the database"
+    );
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("AIDGRAPH_BIND", &bind)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://{bind}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server did not become ready");
+    let body: serde_json::Value = client
+        .post(format!("http://{bind}/graphql"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "query": "{ activities(filter: { recipientCountry: \"KE\" }) { totalCount } }"
+        }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(body["data"]["activities"]["totalCount"], 3, "{body}");
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    let status = server.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "graceful shutdown exits cleanly: {status}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_setting_fails_start_up_naming_the_variable() {
+    let dir = workdir();
+    let output = aidgraph(&dir, &["migrate"], &[("AIDGRAPH_MAX_DEPTH", "deep")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("MAX_DEPTH"), "{}", stderr(&output));
+    let output = aidgraph(
+        &dir,
+        &["token", "issue", "--role", "viewer"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("AIDGRAPH_JWT_SECRET"),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
