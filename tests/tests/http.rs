@@ -66,6 +66,15 @@ async fn batches_deep_queries_and_large_bodies_are_refused() {
     let body = app.gql(&token, &deep, json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("nested too deep"), "{body}");
+    assert_eq!(
+        error_code(&body),
+        Some("BAD_USER_INPUT"),
+        "engine errors carry a code too"
+    );
+    let body = app
+        .gql(&token, "{ activities { noSuchField } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
 
     let huge = "x".repeat(2 * 1024 * 1024);
     let (status, _) = app

@@ -49,6 +49,9 @@ pub enum AuthError {
     /// Signature, issuer, audience, algorithm or shape is wrong.
     #[error("the token is not valid: {0}")]
     Invalid(String),
+    /// The keys or secret configured cannot be used.
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// A secret that does not show itself in logs or debug output.
@@ -106,7 +109,7 @@ impl Authenticator {
     /// HS256 with a shared secret; this side can also mint tokens.
     pub fn shared_secret(secret: &Secret, issuer: &str, audience: &str) -> Result<Self, AuthError> {
         if secret.0.len() < 32 {
-            return Err(AuthError::Invalid(
+            return Err(AuthError::Setup(
                 "the signing secret must have at least 32 bytes".into(),
             ));
         }
@@ -136,16 +139,16 @@ impl Authenticator {
                 Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
                 Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
                 other => {
-                    return Err(AuthError::Invalid(format!(
+                    return Err(AuthError::Setup(format!(
                         "public-key algorithm {other:?} is not supported; use RS256 or EdDSA"
                     )));
                 }
             }
-            .map_err(|e| AuthError::Invalid(format!("key `{kid}`: {e}")))?;
+            .map_err(|e| AuthError::Setup(format!("key `{kid}`: {e}")))?;
             by_kid.insert(kid.clone(), key);
         }
         if by_kid.is_empty() {
-            return Err(AuthError::Invalid("no public keys were given".into()));
+            return Err(AuthError::Setup("no public keys were given".into()));
         }
         Ok(Authenticator {
             issuer: issuer.to_owned(),

@@ -143,7 +143,30 @@ async fn graphql(
         .into_inner()
         .data(principal)
         .data(loaders::for_request(state.store.clone()));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let mut response = state.schema.execute(request).await;
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    label_errors(&mut response.errors, request_id);
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Gives every error an `extensions.code`: the engine's own (syntax, validation, depth and
+/// complexity limits) are the client's input errors; internal ones get the request id, which
+/// is also on the log line of their cause.
+fn label_errors(errors: &mut [ServerError], request_id: &str) {
+    for error in errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        match extensions.get("code") {
+            None => extensions.set("code", "BAD_USER_INPUT"),
+            Some(async_graphql::Value::String(code)) if code == "INTERNAL" => {
+                extensions.set("requestId", request_id);
+                tracing::error!(request.id = %request_id, path = ?error.path, "internal error answered");
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 async fn graphiql() -> Html<String> {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod money;
 pub mod need;
 pub mod organisation;
+pub mod overlap;
 pub mod provision;
 pub mod vocab;
 

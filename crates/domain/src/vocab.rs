@@ -319,3 +319,45 @@ vocabulary! {
         Viewer => "VIEWER",
     }
 }
+
+vocabulary! {
+    /// How a pair of activities relates, first match wins (DESIGN.md §4).
+    OverlapClass {
+        /// The same money reported twice; coverage and indicators count the pair once.
+        DoubleReporting => "DOUBLE_REPORTING",
+        /// In one coordination group; the score is still shown.
+        Coordinated => "COORDINATED",
+        /// Score of 60 or more.
+        LikelyDuplication => "LIKELY_DUPLICATION",
+        /// Score from 40 to 59.
+        PossibleOverlap => "POSSIBLE_OVERLAP",
+        /// Below 40; not stored.
+        None => "NONE",
+    }
+}
+
+vocabulary! {
+    /// A reviewer's decision on an overlap flag.
+    ReviewStatus {
+        /// Not reviewed, or the pair changed since.
+        Open => "OPEN",
+        /// A real duplication.
+        ConfirmedDuplicate => "CONFIRMED_DUPLICATE",
+        /// They complement each other; joins the coordination group.
+        Complementary => "COMPLEMENTARY",
+        /// They are coordinated; joins the coordination group.
+        Coordinated => "COORDINATED",
+        /// Not a concern.
+        Dismissed => "DISMISSED",
+    }
+}
+
+impl ReviewStatus {
+    /// Whether the decision links the pair into one coordination group.
+    pub fn coordinates(self) -> bool {
+        matches!(
+            self,
+            ReviewStatus::Complementary | ReviewStatus::Coordinated
+        )
+    }
+}

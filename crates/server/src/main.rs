@@ -55,6 +55,11 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        // Printing the SDL needs no configuration, so a bad environment cannot break it.
+        print!("{}", aidgraph_api::sdl());
+        return std::process::ExitCode::SUCCESS;
+    }
     let config = match Config::load() {
         Ok(c) => c,
         Err(e) => {

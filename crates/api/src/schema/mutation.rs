@@ -41,7 +41,7 @@ fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i
     }
 }
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Registers an activity, as a draft unless `publish` is true. Providers may only report
     /// as their own organisation.

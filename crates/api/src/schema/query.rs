@@ -107,7 +107,7 @@ pub struct NeedFilter {
 /// Read access to the registry; what each caller sees follows its role.
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// Any record by global id.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {

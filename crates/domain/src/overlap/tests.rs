@@ -1,0 +1,405 @@
+//! The overlap rule's numbers: each component, the worked example of DESIGN.md §4 (score 74),
+//! the classes, and properties that must hold for any pair.
+
+use super::config::DEFAULT;
+use super::features::OverlapFeatures;
+use super::score::{is_candidate, score_pair, type_similarity};
+use super::text::{TextVector, term_counts};
+use crate::activity::Window;
+use crate::vocab::{
+    ActivityStatus, AssistanceType as A, InstitutionType as I, OverlapClass, PriorityArea,
+};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
+fn base(id: i64, identifier: &str) -> OverlapFeatures {
+    OverlapFeatures {
+        id,
+        identifier: identifier.into(),
+        reporting_org: format!("ORG-{id}"),
+        status: ActivityStatus::Implementation,
+        countries: BTreeSet::from(["KE".to_owned()]),
+        window: Some(Window {
+            start: d("2026-01-01"),
+            end: d("2026-12-31"),
+        }),
+        provisions: BTreeSet::new(),
+        priority_areas: BTreeSet::new(),
+        sectors: BTreeMap::new(),
+        needs: BTreeMap::new(),
+        assistance_types: BTreeSet::new(),
+        beneficiaries: BTreeSet::new(),
+        implementers: BTreeMap::new(),
+        external_ids: BTreeSet::from([identifier.to_owned()]),
+        chain_ids: BTreeSet::new(),
+        coordination_links: BTreeSet::new(),
+        budget: None,
+        terms: Vec::new(),
+    }
+}
+
+fn component(score: &super::PairScore, key: &str) -> Option<f64> {
+    score
+        .components
+        .iter()
+        .find(|c| c.key == key)
+        .map(|c| c.value)
+}
+
+/// Two vectors whose cosine is exactly `target`: a shared unit axis and private ones.
+fn vectors_with_cosine(target: f64) -> (TextVector, TextVector) {
+    // Terms x (shared), y (A only), z (B only), all with IDF 1 (df = n).
+    let weight = |t: f64| ((1.0 - t) / t).sqrt();
+    let w = weight(target);
+    let scale = 1000.0;
+    let a = vec![
+        ("x".to_owned(), scale as u32),
+        ("y".to_owned(), (w * scale).round() as u32),
+    ];
+    let b = vec![
+        ("x".to_owned(), scale as u32),
+        ("z".to_owned(), (w * scale).round() as u32),
+    ];
+    let n = 10;
+    (TextVector::new(&a, n, |_| n), TextVector::new(&b, n, |_| n))
+}
+
+fn training_pair() -> (OverlapFeatures, OverlapFeatures) {
+    let mut a = base(1, "GB-1-TRAINING");
+    let mut b = base(2, "DE-1-TRAINING");
+    for f in [&mut a, &mut b] {
+        f.provisions = BTreeSet::from(["UNTOC-18".to_owned()]);
+        f.priority_areas = BTreeSet::from([PriorityArea::InternationalCooperation]);
+        f.assistance_types = BTreeSet::from([A::Training]);
+        f.beneficiaries = BTreeSet::from([I::Prosecution]);
+    }
+    a.implementers = BTreeMap::from([("XM-DAC-41128".to_owned(), "UNODC".to_owned())]);
+    b.implementers = BTreeMap::from([("XM-DEMO-NGO".to_owned(), "An NGO".to_owned())]);
+    (a, b)
+}
+
+#[test]
+fn worked_example_scores_74_likely_duplication() {
+    let (a, b) = training_pair();
+    let (ta, tb) = vectors_with_cosine(0.3);
+    assert!((ta.cosine(&tb) - 0.3).abs() < 1e-3);
+    let s = score_pair(&a, &b, &ta, &tb, &DEFAULT);
+    assert_eq!(s.score, 74, "{s:#?}");
+    assert_eq!(s.class, OverlapClass::LikelyDuplication);
+    assert_eq!(
+        component(&s, "need"),
+        None,
+        "no need links: the need component is absent"
+    );
+    assert_eq!(component(&s, "topic"), Some(1.0));
+    assert_eq!(component(&s, "implementer"), Some(0.0));
+    let reasons: Vec<&str> = s.components.iter().map(|c| c.reason.as_str()).collect();
+    assert!(reasons.contains(&"Both in KE"), "{reasons:?}");
+    assert!(reasons.contains(&"Overlap 365 of 365 days"), "{reasons:?}");
+    assert!(reasons.contains(&"Text similarity 0.30"), "{reasons:?}");
+    assert!(reasons.contains(&"Different implementers"), "{reasons:?}");
+}
+
+#[test]
+fn geography_counts_shared_countries_and_discounts_multi_country_once() {
+    let (mut a, mut b) = training_pair();
+    a.countries = BTreeSet::from(["KE".to_owned(), "TZ".to_owned()]);
+    b.countries = BTreeSet::from(["KE".to_owned(), "UG".to_owned(), "TZ".to_owned()]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert!((component(&s, "geo").unwrap_or_default() - 0.8).abs() < 1e-12);
+    b.countries = BTreeSet::from(["KE".to_owned(), "UG".to_owned()]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert!((component(&s, "geo").unwrap_or_default() - 0.4).abs() < 1e-12);
+}
+
+#[test]
+fn windows_are_inclusive_days() {
+    let (mut a, mut b) = training_pair();
+    a.window = Some(Window {
+        start: d("2026-01-01"),
+        end: d("2026-01-10"),
+    });
+    b.window = Some(Window {
+        start: d("2026-01-10"),
+        end: d("2026-03-01"),
+    });
+    assert!(
+        is_candidate(&a, &b, &DEFAULT, d("2026-06-01")),
+        "touching on one day overlaps"
+    );
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert!((component(&s, "time").unwrap_or_default() - 0.1).abs() < 1e-12);
+    b.window = Some(Window {
+        start: d("2026-01-11"),
+        end: d("2026-03-01"),
+    });
+    assert!(!is_candidate(&a, &b, &DEFAULT, d("2026-06-01")));
+}
+
+#[test]
+fn blocking_leaves_out_cancelled_foreign_and_long_ended_activities() {
+    let today = d("2026-06-01");
+    let (a, mut b) = training_pair();
+    assert!(is_candidate(&a, &b, &DEFAULT, today));
+    b.status = ActivityStatus::Cancelled;
+    assert!(!is_candidate(&a, &b, &DEFAULT, today));
+    let (a, mut b) = training_pair();
+    b.countries = BTreeSet::from(["TZ".to_owned()]);
+    assert!(!is_candidate(&a, &b, &DEFAULT, today));
+    let (mut a, mut b) = training_pair();
+    for f in [&mut a, &mut b] {
+        f.window = Some(Window {
+            start: d("2019-01-01"),
+            end: d("2021-05-31"),
+        });
+    }
+    assert!(
+        !is_candidate(&a, &b, &DEFAULT, today),
+        "ended more than 5 years ago"
+    );
+    let (a, mut b) = training_pair();
+    b.window = None;
+    assert!(!is_candidate(&a, &b, &DEFAULT, today));
+}
+
+#[test]
+fn topic_tier_follows_the_data_both_sides_have() {
+    let (mut a, mut b) = training_pair();
+    // Provisions tier without priority areas on one side: J(provisions).
+    b.priority_areas.clear();
+    b.provisions.insert("UNTOC-16".into());
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert!((component(&s, "topic").unwrap_or_default() - 0.5).abs() < 1e-12);
+    // DAC tier: ½(S5 + S3).
+    a.provisions.clear();
+    a.sectors = BTreeMap::from([("15130".into(), 0.6), ("15210".into(), 0.4)]);
+    b.sectors = BTreeMap::from([("15130".into(), 0.5), ("15110".into(), 0.5)]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    // S5 = min(.6,.5) = .5; S3: 151 → .6 vs 1.0 → .6, 152 → .4 vs 0 → 0; topic = (.5+.6)/2.
+    assert!((component(&s, "topic").unwrap_or_default() - 0.55).abs() < 1e-12);
+    // Priority-area tier.
+    a.sectors.clear();
+    b.priority_areas = BTreeSet::from([PriorityArea::InternationalCooperation]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert!((component(&s, "topic").unwrap_or_default() - 0.6).abs() < 1e-12);
+    a.priority_areas.clear();
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert_eq!(component(&s, "topic"), None);
+}
+
+#[test]
+fn compatible_assistance_types_count_half() {
+    let t = |v: &[A]| v.iter().copied().collect::<BTreeSet<_>>();
+    assert_eq!(
+        type_similarity(&t(&[A::Training]), &t(&[A::OnSiteExpert])).0,
+        0.5
+    );
+    assert_eq!(
+        type_similarity(&t(&[A::Training]), &t(&[A::Training])).0,
+        1.0
+    );
+    assert_eq!(
+        type_similarity(&t(&[A::Training]), &t(&[A::LegalAdvice])).0,
+        0.0
+    );
+    // {TRAINING, LEGAL_ADVICE} vs {ON_SITE_EXPERT, LEGAL_ADVICE}: e=1, m=1, |A∪B|=3 → 1.5/2.
+    let v = type_similarity(
+        &t(&[A::Training, A::LegalAdvice]),
+        &t(&[A::OnSiteExpert, A::LegalAdvice]),
+    )
+    .0;
+    assert!((v - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn need_component_is_present_when_either_addresses_a_need() {
+    let (mut a, mut b) = training_pair();
+    a.needs = BTreeMap::from([(7, "MLA capacity".to_owned())]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert_eq!(component(&s, "need"), Some(0.0));
+    b.needs = BTreeMap::from([(7, "MLA capacity".to_owned())]);
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert_eq!(component(&s, "need"), Some(1.0));
+    assert!(
+        s.components
+            .iter()
+            .any(|c| c.reason == "Both address need “MLA capacity”")
+    );
+}
+
+#[test]
+fn double_reporting_by_external_id_funding_chain_or_near_identical_twin() {
+    let (mut a, mut b) = training_pair();
+    b.external_ids.insert(a.identifier.clone());
+    let s = score_pair(
+        &a,
+        &b,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert_eq!(s.class, OverlapClass::DoubleReporting);
+
+    let (a2, mut b2) = training_pair();
+    b2.chain_ids.insert(a2.identifier.clone());
+    let s = score_pair(
+        &a2,
+        &b2,
+        &TextVector::default(),
+        &TextVector::default(),
+        &DEFAULT,
+    );
+    assert_eq!(s.class, OverlapClass::DoubleReporting);
+
+    a.external_ids = BTreeSet::from([a.identifier.clone()]);
+    b.external_ids = BTreeSet::from([b.identifier.clone()]);
+    b.implementers = a.implementers.clone();
+    a.budget = Some((Decimal::new(100_000, 0), "USD".into()));
+    b.budget = Some((Decimal::new(90_000, 0), "USD".into()));
+    let text = TextVector::new(&term_counts("prosecutors training"), 5, |_| 1);
+    let s = score_pair(&a, &b, &text, &text, &DEFAULT);
+    assert_eq!(s.class, OverlapClass::DoubleReporting);
+    b.budget = Some((Decimal::new(80_000, 0), "USD".into()));
+    let s = score_pair(&a, &b, &text, &text, &DEFAULT);
+    assert_ne!(s.class, OverlapClass::DoubleReporting, "budgets 20% apart");
+    b.budget = Some((Decimal::new(100_000, 0), "EUR".into()));
+    let s = score_pair(&a, &b, &text, &text, &DEFAULT);
+    assert_ne!(
+        s.class,
+        OverlapClass::DoubleReporting,
+        "different currencies"
+    );
+}
+
+fn arb_features(id: i64) -> impl Strategy<Value = OverlapFeatures> {
+    let countries = prop::sample::subsequence(vec!["KE", "TZ", "UG"], 1..=3);
+    let provisions = prop::sample::subsequence(vec!["UNTOC-18", "UNTOC-16", "TIP-6"], 0..=3);
+    let types = prop::sample::subsequence(
+        vec![
+            A::Training,
+            A::OnSiteExpert,
+            A::LegalAdvice,
+            A::LegislativeDrafting,
+            A::Other,
+        ],
+        0..=4,
+    );
+    let beneficiaries =
+        prop::sample::subsequence(vec![I::Prosecution, I::Police, I::Judiciary], 0..=3);
+    let start = 0i64..400;
+    let len = 1i64..800;
+    (countries, provisions, types, beneficiaries, start, len).prop_map(
+        move |(countries, provisions, types, beneficiaries, start, len)| {
+            let mut f = base(id, &format!("ID-{id}"));
+            f.countries = countries.into_iter().map(str::to_owned).collect();
+            f.provisions = provisions.into_iter().map(str::to_owned).collect();
+            f.assistance_types = types.into_iter().collect();
+            f.beneficiaries = beneficiaries.into_iter().collect();
+            let s = d("2026-01-01") + chrono::Days::new(start as u64);
+            f.window = Some(Window {
+                start: s,
+                end: s + chrono::Days::new(len as u64),
+            });
+            f
+        },
+    )
+}
+
+proptest! {
+    #[test]
+    fn score_is_symmetric_and_bounded(a in arb_features(1), b in arb_features(2)) {
+        let e = TextVector::default();
+        let ab = score_pair(&a, &b, &e, &e, &DEFAULT);
+        let ba = score_pair(&b, &a, &e, &e, &DEFAULT);
+        prop_assert_eq!(ab.score, ba.score);
+        prop_assert_eq!(ab.class, ba.class);
+        prop_assert!(ab.score <= 100);
+    }
+
+    #[test]
+    fn adding_a_shared_element_never_lowers_the_score(
+        a in arb_features(1),
+        b in arb_features(2),
+        shared in prop::sample::select(vec![I::Forensics, I::Corrections]),
+    ) {
+        let e = TextVector::default();
+        // Beneficiaries on both sides already: add the same new institution to both.
+        prop_assume!(!a.beneficiaries.is_empty() && !b.beneficiaries.is_empty());
+        let before = score_pair(&a, &b, &e, &e, &DEFAULT).score;
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        a2.beneficiaries.insert(shared);
+        b2.beneficiaries.insert(shared);
+        prop_assert!(score_pair(&a2, &b2, &e, &e, &DEFAULT).score >= before);
+    }
+
+    #[test]
+    fn adding_a_shared_provision_never_lowers_the_score(a in arb_features(1), b in arb_features(2)) {
+        let e = TextVector::default();
+        prop_assume!(!a.provisions.is_empty() && !b.provisions.is_empty());
+        let before = score_pair(&a, &b, &e, &e, &DEFAULT).score;
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        a2.provisions.insert("SOM-6".into());
+        b2.provisions.insert("SOM-6".into());
+        prop_assert!(score_pair(&a2, &b2, &e, &e, &DEFAULT).score >= before);
+    }
+}
