@@ -117,6 +117,10 @@ impl TestApp {
         let store = aidgraph::app::connect_and_migrate(&config)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
+        store
+            .start_events()
+            .await
+            .unwrap_or_else(|e| panic!("starting events: {e}"));
         let auth = aidgraph::app::authenticator(&config).unwrap_or_else(|e| panic!("{e:#}"));
         let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -255,4 +259,72 @@ pub fn activity_input(identifier: &str, org: &str, country: &str) -> Value {
         "plannedEnd": "2026-12-31",
         "budget": { "amount": "100000.00", "currency": "USD" }
     })
+}
+
+/// A GraphQL subscription over `/graphql/ws` (graphql-transport-ws).
+pub struct Subscription {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Subscription {
+    /// Connects with `token`, subscribes to `query`; `None` if the server refused.
+    pub async fn start(app: &TestApp, token: &str, query: &str) -> Option<Subscription> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .ok()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().ok()?,
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.ok()?;
+        socket
+            .send(Message::text(
+                json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+                    .to_string(),
+            ))
+            .await
+            .ok()?;
+        let ack = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        let ack: Value = serde_json::from_str(ack.to_text().ok()?).ok()?;
+        if ack["type"] != "connection_ack" {
+            return None;
+        }
+        socket
+            .send(Message::text(
+                json!({ "id": "1", "type": "subscribe", "payload": { "query": query } })
+                    .to_string(),
+            ))
+            .await
+            .ok()?;
+        Some(Subscription { socket })
+    }
+
+    /// The next `data` pushed within `within`, if any.
+    pub async fn next(&mut self, within: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            let Ok(text) = message.to_text() else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text).unwrap_or_default();
+            match value["type"].as_str() {
+                Some("next") => return Some(value["payload"]["data"].clone()),
+                Some("error") => panic!("subscription error: {value}"),
+                _ => continue,
+            }
+        }
+    }
 }

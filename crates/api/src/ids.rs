@@ -17,6 +17,8 @@ pub enum Kind {
     NeedsAnalysis,
     /// A need.
     Need,
+    /// An overlap flag.
+    OverlapFlag,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Activity => "Activity",
             Kind::NeedsAnalysis => "NeedsAnalysis",
             Kind::Need => "Need",
+            Kind::OverlapFlag => "OverlapFlag",
         }
     }
 
@@ -35,6 +38,7 @@ impl Kind {
             Kind::Activity,
             Kind::NeedsAnalysis,
             Kind::Need,
+            Kind::OverlapFlag,
         ]
         .into_iter()
         .find(|k| k.name() == name)

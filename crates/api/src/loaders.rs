@@ -3,6 +3,7 @@
 //! visibility checks to the resolvers.
 
 use aidgraph_persistence::activities::{self, ActivityRecord};
+use aidgraph_persistence::coverage::{self, NeedCoverage};
 use aidgraph_persistence::needs::{self, AnalysisRecord, NeedRecord};
 use aidgraph_persistence::organisations::{self, OrganisationRecord};
 use aidgraph_persistence::{Store, StoreError};
@@ -31,6 +32,13 @@ pub struct AnalysisId(pub i64);
 /// The needs of an analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NeedsOfAnalysis(pub i64);
+
+/// An activity by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActivityId(pub i64);
+/// The coverage of a need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CoverageOf(pub i64);
 
 /// Loads registry records in batches.
 pub struct RegistryLoader {
@@ -133,5 +141,30 @@ impl Loader<NeedsOfAnalysis> for RegistryLoader {
             .into_iter()
             .map(|id| (NeedsOfAnalysis(id), found.remove(&id).unwrap_or_default()))
             .collect())
+    }
+}
+
+impl Loader<ActivityId> for RegistryLoader {
+    type Value = ActivityRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[ActivityId]) -> LoadResult<ActivityId, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = activities::by_ids(self.store.db(), &ids).await?;
+        Ok(found.into_iter().map(|(k, v)| (ActivityId(k), v)).collect())
+    }
+}
+
+impl Loader<CoverageOf> for RegistryLoader {
+    type Value = NeedCoverage;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[CoverageOf]) -> LoadResult<CoverageOf, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let needs = needs::needs_by_ids(self.store.db(), &ids).await?;
+        let refs: Vec<&NeedRecord> = needs.values().collect();
+        let today = aidgraph_persistence::overlap::today();
+        let found = coverage::of_needs(self.store.db(), &refs, today, true).await?;
+        Ok(found.into_iter().map(|(k, v)| (CoverageOf(k), v)).collect())
     }
 }

@@ -10,7 +10,9 @@ use crate::entities::{
     activity_sector, activity_tag, need, needs_analysis,
 };
 use crate::error::{OnUnique, StoreError};
+use crate::events::{self, Topic};
 use crate::organisations::{self, escape_like, lower_like};
+use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
 use aidgraph_domain::Violations;
@@ -63,6 +65,37 @@ impl ActivityRecord {
             updated_at: m.updated_at,
         })
     }
+}
+
+/// Reads a stored row back into a record.
+pub fn record_from_model(m: activity::Model) -> Result<ActivityRecord, StoreError> {
+    ActivityRecord::from_model(m)
+}
+
+/// Writes coverage events for needs whose covering activities may have changed.
+async fn coverage_events(
+    conn: &impl ConnectionTrait,
+    need_ids: &[i64],
+    provider: &str,
+) -> Result<(), StoreError> {
+    if need_ids.is_empty() {
+        return Ok(());
+    }
+    let needs = need::Entity::find()
+        .filter(need::Column::Id.is_in(need_ids.iter().copied()))
+        .all(conn)
+        .await?;
+    for n in needs {
+        events::record(
+            conn,
+            Topic::Coverage,
+            std::slice::from_ref(&n.recipient_country),
+            &[provider],
+            n.id,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Filters for listing activities; all given filters must match.
@@ -724,6 +757,7 @@ pub async fn create(
     let txn = store.begin_write().await?;
     let record = insert(&*txn, who, data, need_ids, publish).await?;
     txn.commit().await?;
+    store.events().wake();
     tracing::info!(activity.id = record.id, activity.iati_identifier = %record.data.iati_identifier, "activity registered");
     Ok(record)
 }
@@ -789,7 +823,10 @@ async fn insert(
         },
     )
     .await?;
-    ActivityRecord::from_model(model)
+    let record = ActivityRecord::from_model(model)?;
+    overlap::refresh(conn, &record, None).await?;
+    coverage_events(conn, need_ids, &record.data.reporting_org).await?;
+    Ok(record)
 }
 
 /// Loads an activity for a change: it must exist, be visible, belong to the caller, and match
@@ -915,7 +952,7 @@ async fn apply_change(
         },
     )
     .await?;
-    Ok(ActivityRecord {
+    let record = ActivityRecord {
         id: before.id,
         reporting_org_id,
         publication,
@@ -923,7 +960,14 @@ async fn apply_change(
         data,
         created_at: before.created_at,
         updated_at: now,
-    })
+    };
+    overlap::refresh(conn, &record, Some((&before.data, before.publication))).await?;
+    let mut touched: Vec<i64> = previous_needs.clone();
+    touched.extend_from_slice(after_needs);
+    touched.sort_unstable();
+    touched.dedup();
+    coverage_events(conn, &touched, &record.data.reporting_org).await?;
+    Ok(record)
 }
 
 /// Replaces an activity's content; `need_ids` of `None` keeps its need links.
@@ -940,6 +984,7 @@ pub async fn update(
     let publication = before.publication;
     let record = apply_change(&*txn, who, &before, data, need_ids, publication, "update").await?;
     txn.commit().await?;
+    store.events().wake();
     Ok(record)
 }
 
@@ -1001,6 +1046,7 @@ pub async fn upsert(
         }
     };
     txn.commit().await?;
+    store.events().wake();
     Ok(result)
 }
 
@@ -1021,6 +1067,7 @@ pub async fn set_publication(
     let data = before.data.clone();
     let record = apply_change(&*txn, who, &before, data, None, publication, action).await?;
     txn.commit().await?;
+    store.events().wake();
     Ok(record)
 }
 
@@ -1039,6 +1086,7 @@ pub async fn set_status(
     let publication = before.publication;
     let record = apply_change(&*txn, who, &before, data, None, publication, "set_status").await?;
     txn.commit().await?;
+    store.events().wake();
     Ok(record)
 }
 
@@ -1082,5 +1130,6 @@ pub async fn change_need_links(
     )
     .await?;
     txn.commit().await?;
+    store.events().wake();
     Ok(record)
 }

@@ -4,10 +4,13 @@
 
 pub mod activities;
 pub mod audit;
+pub mod coverage;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod needs;
 pub mod organisations;
+pub mod overlap;
 pub mod page;
 pub mod store;
 

@@ -4,6 +4,7 @@
 use crate::audit::{self, AuditEvent};
 use crate::entities::{need, need_provision, needs_analysis};
 use crate::error::StoreError;
+use crate::events::{self, Topic};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
 use aidgraph_domain::access::Principal;
@@ -605,6 +606,7 @@ pub async fn publish_analysis(
     let analysis = load_analysis_for_change(&*txn, who, id).await?;
     let published = publish_in(&*txn, who, &analysis).await?;
     txn.commit().await?;
+    store.events().wake();
     tracing::info!(analysis.id = id, analysis.country = %analysis.data.recipient_country, "needs analysis published");
     Ok(published)
 }
@@ -642,6 +644,24 @@ async fn publish_in(
         analysis.supersedes_id,
     )
     .await?;
+    let ids: Vec<i64> = need::Entity::find()
+        .filter(need::Column::AnalysisId.eq(analysis.id))
+        .order_by_asc(need::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    for id in ids {
+        events::record(
+            conn,
+            Topic::NeedPublished,
+            std::slice::from_ref(&analysis.data.recipient_country),
+            &[],
+            id,
+        )
+        .await?;
+    }
     audit::record(
         conn,
         who,
@@ -714,5 +734,6 @@ pub async fn supersede_analysis(
     )
     .await?;
     txn.commit().await?;
+    store.events().wake();
     Ok(superseded)
 }

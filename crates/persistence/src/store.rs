@@ -1,6 +1,8 @@
 //! The database handle: connecting (with SQLite tuned for a service), migrating, and the write
 //! lock that keeps SQLite writers from tripping over each other.
 
+use crate::error::StoreError;
+use crate::events::EventBus;
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -14,6 +16,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    url: String,
+    events: EventBus,
     /// SQLite allows one writer at a time; writers queue here rather than fail with
     /// "database is locked" when a read transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -58,14 +62,24 @@ impl Store {
                     .create_if_missing(true)
             });
         let db = Database::connect(options).await?;
-        Ok(Store::from_connection(db))
-    }
-
-    /// Wraps an existing connection.
-    pub fn from_connection(db: DatabaseConnection) -> Self {
         let write_lock = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(Mutex::new(())));
-        Store { db, write_lock }
+        Ok(Store {
+            db,
+            url: url.to_owned(),
+            events: EventBus::default(),
+            write_lock,
+        })
+    }
+
+    /// The event bus subscribers listen on.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// Starts publishing committed events to this process's subscribers.
+    pub async fn start_events(&self) -> Result<(), StoreError> {
+        self.events.start(self.db.clone(), &self.url).await
     }
 
     /// Applies every pending migration.

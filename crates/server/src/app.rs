@@ -81,6 +81,10 @@ pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Route
 /// Migrates, then serves until Ctrl-C or SIGTERM, draining requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = connect_and_migrate(&config).await?;
+    store
+        .start_events()
+        .await
+        .context("starting the event publisher")?;
     let auth = authenticator(&config)?;
     let app = build_router(&config, store.clone(), auth);
     let listener = tokio::net::TcpListener::bind(config.bind)

@@ -427,6 +427,23 @@ impl Activity {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+
+    /// Overlap flags on this activity, highest score first.
+    async fn overlaps(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<super::overlap::OverlapFlagFilter>,
+    ) -> ApiResult<Vec<super::overlap::OverlapFlag>> {
+        let filter = filter.unwrap_or_default().into_query()?;
+        let db = super::context::store(ctx)?.db();
+        Ok(
+            aidgraph_persistence::overlap::of_activity(db, self.0.id, &filter)
+                .await?
+                .into_iter()
+                .map(super::overlap::OverlapFlag)
+                .collect(),
+        )
+    }
 }
 
 fn narratives(list: &[aidgraph_domain::activity::Narrative]) -> Vec<Narrative> {

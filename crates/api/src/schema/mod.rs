@@ -8,14 +8,17 @@ pub mod inputs;
 pub mod mutation;
 pub mod need;
 pub mod organisation;
+pub mod overlap;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 
 use aidgraph_persistence::Store;
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 /// The aidgraph schema.
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type AppSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Query limits; introspection counts too, and GraphiQL's needs a depth of about 15.
 #[derive(Debug, Clone, Copy)]
@@ -40,10 +43,14 @@ impl Default for Limits {
 
 /// Builds the schema over `store`. Without a store it can still print its SDL.
 pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
-    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_recursive_depth);
+    let mut builder = Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        subscription::SubscriptionRoot,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(limits.max_recursive_depth);
     if let Some(store) = store {
         builder = builder.data(store);
     }

@@ -7,20 +7,21 @@ use super::enums::{ActivityStatus, Publication};
 use super::inputs::{ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput};
 use super::need::{Need, NeedsAnalysis};
 use super::organisation::Organisation;
+use super::overlap::{OverlapFlag, ReviewStatus};
 use crate::error::ApiResult;
 use crate::ids::{self, Kind};
 use aidgraph_domain::Violations;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::organisation::OrganisationData;
-use aidgraph_persistence::{activities, needs, organisations};
+use aidgraph_persistence::{activities, needs, organisations, overlap};
 use async_graphql::{Context, ID, Object};
 
 /// Changes to the registry.
 pub struct MutationRoot;
 
 /// Validates an activity input; returns the data and the need ids it links, if given.
-fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
+pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
     let (submission, need_ids) = input.into_submission();
     let mut violations = Violations::default();
     let data = ActivityData::parse(submission).map_err(|v| violations.0.extend(v.0));
@@ -268,6 +269,28 @@ impl MutationRoot {
         Ok(NeedsAnalysis(
             needs::supersede_analysis(store(ctx)?, who, id, by).await?,
         ))
+    }
+
+    /// Records a review decision on an overlap flag. Coordinators, and the providers whose
+    /// activities the flag concerns.
+    async fn review_overlap_flag(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: ReviewStatus,
+        note: Option<String>,
+    ) -> ApiResult<OverlapFlag> {
+        let who = principal(ctx)?;
+        let id = ids::decode(&id, Kind::OverlapFlag, "id")?;
+        let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(crate::error::ApiError::bad_input(
+                "note",
+                "must have at most 2000 characters",
+            ));
+        }
+        let record = overlap::review(store(ctx)?, who, id, status.into(), note).await?;
+        Ok(OverlapFlag(record))
     }
 
     /// Registers an organisation. Administrators only.

@@ -166,4 +166,9 @@ impl Need {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// Who covers it, and whether providers duplicate each other on it.
+    async fn coverage(&self, ctx: &Context<'_>) -> ApiResult<super::overlap::Coverage> {
+        super::overlap::coverage_of(ctx, self.0.id).await
+    }
 }

@@ -7,12 +7,20 @@ use super::enums::{
     ActivityOrder, NeedPriority, NeedSource, NeedsAnalysisStatus, OrganisationKind, PriorityArea,
     Role,
 };
+use super::inputs::ActivityInput;
 use super::need::{Need, NeedsAnalysis};
 use super::organisation::Organisation;
+use super::overlap::{
+    CoverageState, OverlapCheck, OverlapComponent, OverlapFlag, OverlapFlagFilter, PlannedOverlap,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, Kind};
 use crate::loaders::OrgRef;
-use aidgraph_persistence::{activities, needs, organisations};
+use aidgraph_persistence::{Cursor, Page, PageRequest};
+use aidgraph_persistence::{activities, coverage, needs, organisations, overlap};
+
+/// Most needs scanned when filtering by coverage, which is derived.
+const MAX_COVERAGE_SCAN: u64 = 10_000;
 use async_graphql::{Context, ID, InputObject, Interface, Object};
 
 /// Anything with a global id.
@@ -31,6 +39,8 @@ pub enum Node {
     NeedsAnalysis(NeedsAnalysis),
     /// A need.
     Need(Need),
+    /// An overlap flag.
+    OverlapFlag(OverlapFlag),
 }
 
 /// The caller, as the token says.
@@ -102,6 +112,8 @@ pub struct NeedFilter {
     pub priority: Option<NeedPriority>,
     /// Only in analyses in these states.
     pub analysis_status: Option<Vec<NeedsAnalysisStatus>>,
+    /// Only needs in these coverage states.
+    pub coverage: Option<Vec<CoverageState>>,
 }
 
 /// Read access to the registry; what each caller sees follows its role.
@@ -130,6 +142,10 @@ impl QueryRoot {
             Kind::Need => needs::get_need(db, who, n)
                 .await?
                 .map(|x| Node::Need(Need(x))),
+            Kind::OverlapFlag => overlap::by_ids(db, &[n])
+                .await?
+                .remove(&n)
+                .map(|f| Node::OverlapFlag(OverlapFlag(f))),
         })
     }
 
@@ -290,7 +306,119 @@ impl QueryRoot {
                 .map(Into::into)
                 .collect(),
         };
-        let found = needs::list_needs(store(ctx)?.db(), who, &query, &page).await?;
+        let db = store(ctx)?.db();
+        let Some(states) = filter.coverage.filter(|s| !s.is_empty()) else {
+            let found = needs::list_needs(db, who, &query, &page).await?;
+            return Ok(connection(found, Need));
+        };
+        // Coverage is derived, so the coverage filter applies after the others.
+        let all = PageRequest {
+            first: MAX_COVERAGE_SCAN,
+            after: None,
+        };
+        let candidates = needs::list_needs(db, who, &query, &all).await?;
+        let records: Vec<&needs::NeedRecord> = candidates.items.iter().map(|(_, n)| n).collect();
+        let computed = coverage::of_needs(db, &records, overlap::today(), false).await?;
+        let wanted: Vec<aidgraph_domain::overlap::coverage::CoverageState> =
+            states.into_iter().map(Into::into).collect();
+        let matching: Vec<needs::NeedRecord> = candidates
+            .items
+            .into_iter()
+            .map(|(_, n)| n)
+            .filter(|n| {
+                computed
+                    .get(&n.id)
+                    .is_some_and(|c| wanted.contains(&c.coverage.state))
+            })
+            .collect();
+        let total = matching.len() as u64;
+        let after = page.after.as_ref().map(|c| c.id).unwrap_or(i64::MIN);
+        let rows: Vec<needs::NeedRecord> = matching.into_iter().filter(|n| n.id > after).collect();
+        let found = Page::from_rows(rows, &page, total, |n| Cursor {
+            key: String::new(),
+            id: n.id,
+        });
         Ok(connection(found, Need))
+    }
+
+    /// Overlap flags, highest score first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn overlap_flags(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OverlapFlagFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<OverlapFlag>> {
+        principal(ctx)?;
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let found = overlap::list(store(ctx)?.db(), &filter, &page).await?;
+        Ok(connection(found, OverlapFlag))
+    }
+
+    /// A dry run for a planned activity: the flags registering and publishing it would raise,
+    /// and the published needs in its countries it could address. Nothing is stored.
+    async fn check_overlap(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivityInput,
+    ) -> ApiResult<OverlapCheck> {
+        let who = principal(ctx)?;
+        let (data, need_ids) = super::mutation::parse_activity(input)?;
+        let db = store(ctx)?.db();
+        let flags = overlap::dry_run(db, &data, need_ids.as_deref().unwrap_or(&[]))
+            .await?
+            .into_iter()
+            .map(|p| PlannedOverlap {
+                components: p
+                    .score
+                    .components
+                    .iter()
+                    .map(|c| OverlapComponent {
+                        key: c.key.to_owned(),
+                        value: (c.value * 1e6).round() / 1e6,
+                        weight: c.weight,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+                score: p.score.score,
+                class: p.class,
+                activity: p.activity,
+            })
+            .collect();
+        let mut addressable = Vec::new();
+        for country in &data.recipient_countries {
+            let filter = needs::NeedFilter {
+                recipient_country: Some(country.code.clone()),
+                analysis_status: vec![aidgraph_domain::vocab::NeedsAnalysisStatus::Published],
+                ..needs::NeedFilter::default()
+            };
+            let all = PageRequest {
+                first: MAX_COVERAGE_SCAN,
+                after: None,
+            };
+            let found = needs::list_needs(db, who, &filter, &all).await?;
+            let planned = aidgraph_persistence::activities::ActivityRecord {
+                id: 0,
+                reporting_org_id: 0,
+                publication: aidgraph_domain::vocab::Publication::Draft,
+                version: 0,
+                data: data.clone(),
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            };
+            addressable.extend(
+                found
+                    .items
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .filter(|n| coverage::could_address(&planned, n)),
+            );
+        }
+        Ok(OverlapCheck {
+            flags,
+            addressable_needs: addressable,
+        })
     }
 }

@@ -147,3 +147,33 @@ fn budget_total(data: &ActivityData) -> Option<(Decimal, String)> {
     }
     Some((commitments.iter().map(|t| t.value.amount).sum(), currency))
 }
+
+impl OverlapFeatures {
+    /// A deterministic digest input of what the score reads (countries, dates, topic, needs,
+    /// types, beneficiaries, implementers, identifiers and text), so a review decision sticks
+    /// until one of these changes. Status and budget are left out: they decide whether a
+    /// pair is compared or double-reported, not how much the two overlap.
+    pub fn fingerprint(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.identifier,
+            self.countries,
+            self.window.map(|w| (w.start, w.end)),
+            self.provisions,
+            self.priority_areas,
+            self.sectors,
+            self.needs.keys().collect::<Vec<_>>(),
+            self.assistance_types,
+            self.beneficiaries,
+            self.implementers.keys().collect::<Vec<_>>(),
+            self.external_ids,
+            self.chain_ids,
+            self.coordination_links,
+            self.terms,
+        );
+        s
+    }
+}

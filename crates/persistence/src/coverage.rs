@@ -1,0 +1,208 @@
+//! Needs coverage (DESIGN.md §5) read from the registry: the published activities that
+//! address each need, their coordination groups (double reporting counted once), and the
+//! candidates a recipient might approach.
+
+use crate::activities::{self, ActivityRecord};
+use crate::entities::{activity, activity_country, activity_need, overlap_flag};
+use crate::error::StoreError;
+use crate::needs::{self, NeedRecord};
+use crate::overlap::group_of;
+use aidgraph_domain::overlap::coverage::{Claim, Coverage, coverage};
+use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::vocab::{AssistanceType, OverlapClass, Publication};
+use chrono::NaiveDate;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeSet, HashMap};
+
+/// Most candidates suggested per need.
+pub const MAX_CANDIDATES: usize = 20;
+
+/// The coverage of one need, with the activities behind it.
+#[derive(Debug, Clone)]
+pub struct NeedCoverage {
+    /// State, groups and derived flags.
+    pub coverage: Coverage,
+    /// Published activities in the need's country that could address it but do not say so.
+    pub candidates: Vec<i64>,
+}
+
+const COMPATIBLE: [&[AssistanceType]; 2] = [
+    &[
+        AssistanceType::LegalAdvice,
+        AssistanceType::LegislativeDrafting,
+        AssistanceType::ModelLegislationOrAgreements,
+    ],
+    &[
+        AssistanceType::Training,
+        AssistanceType::OnSiteExpert,
+        AssistanceType::SecondmentExchangeStudyVisit,
+    ],
+];
+
+fn types_compatible(a: &[AssistanceType], b: &[AssistanceType]) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return true;
+    }
+    a.iter().any(|x| {
+        b.contains(x)
+            || COMPATIBLE
+                .iter()
+                .any(|g| g.contains(x) && b.iter().any(|y| g.contains(y)))
+    })
+}
+
+/// Whether an activity could address a need: a shared provision or priority area, and a
+/// compatible assistance type.
+pub fn could_address(activity: &ActivityRecord, need: &NeedRecord) -> bool {
+    let shares_topic = activity
+        .data
+        .provisions
+        .iter()
+        .any(|p| need.data.provisions.contains(p))
+        || activity
+            .data
+            .priority_areas
+            .contains(&need.data.priority_area);
+    shares_topic && types_compatible(&activity.data.assistance_types, &need.data.assistance_types)
+}
+
+/// Published activities listing `country`.
+pub async fn published_in_country(
+    conn: &impl ConnectionTrait,
+    country: &str,
+) -> Result<Vec<ActivityRecord>, StoreError> {
+    activity::Entity::find()
+        .filter(
+            activity::Column::Id.in_subquery(
+                Query::select()
+                    .column(activity_country::Column::ActivityId)
+                    .from(activity_country::Entity)
+                    .and_where(activity_country::Column::Code.eq(country))
+                    .to_owned(),
+            ),
+        )
+        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(activities::record_from_model)
+        .collect()
+}
+
+/// Computes the coverage of each need; `with_candidates` also suggests activities.
+pub async fn of_needs(
+    conn: &impl ConnectionTrait,
+    needs: &[&NeedRecord],
+    today: NaiveDate,
+    with_candidates: bool,
+) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
+    let need_ids: Vec<i64> = needs.iter().map(|n| n.id).collect();
+    let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
+    for chunk in need_ids.chunks(500) {
+        let rows = activity_need::Entity::find()
+            .filter(activity_need::Column::NeedId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            links.entry(row.need_id).or_default().push(row.activity_id);
+        }
+    }
+    let activity_ids: BTreeSet<i64> = links.values().flatten().copied().collect();
+    let activity_ids: Vec<i64> = activity_ids.into_iter().collect();
+    let mut records: HashMap<i64, ActivityRecord> = HashMap::new();
+    for chunk in activity_ids.chunks(500) {
+        records.extend(activities::by_ids(conn, chunk).await?);
+    }
+    records.retain(|_, r| r.publication == Publication::Published);
+
+    // Coordination groups over the whole registry, then double-reporting pairs merged.
+    let mut groups = Groups::default();
+    for record in records.values() {
+        let identifier = &record.data.iati_identifier;
+        for member in group_of(conn, identifier, &BTreeSet::new()).await? {
+            groups.link(identifier, &member);
+        }
+    }
+    let ids: Vec<i64> = records.keys().copied().collect();
+    for chunk in ids.chunks(300) {
+        let doubles = overlap_flag::Entity::find()
+            .filter(overlap_flag::Column::Class.eq(OverlapClass::DoubleReporting.as_str()))
+            .filter(overlap_flag::Column::ActivityAId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for flag in doubles {
+            if let (Some(a), Some(b)) = (
+                records.get(&flag.activity_a_id),
+                records.get(&flag.activity_b_id),
+            ) {
+                groups.link(&a.data.iati_identifier, &b.data.iati_identifier);
+            }
+        }
+    }
+
+    let analysis_ids: Vec<i64> = needs.iter().map(|n| n.analysis_id).collect();
+    let analyses = needs::analyses_by_ids(conn, &analysis_ids).await?;
+    let mut by_country: HashMap<String, Vec<ActivityRecord>> = HashMap::new();
+    let mut out = HashMap::new();
+    for need in needs {
+        let claims: Vec<Claim> = links
+            .get(&need.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| records.get(id))
+            .map(|r| Claim {
+                id: r.id,
+                status: r.data.status,
+                window: r.data.window(),
+                in_country: r
+                    .data
+                    .recipient_countries
+                    .iter()
+                    .any(|c| c.code == need.recipient_country),
+                group: groups.group_of(&r.data.iati_identifier),
+            })
+            .collect();
+        let published = analyses
+            .get(&need.analysis_id)
+            .and_then(|a| a.published_at)
+            .map(|p| p.date_naive());
+        let coverage = coverage(&claims, published, today);
+        let candidates = if with_candidates {
+            if !by_country.contains_key(&need.recipient_country) {
+                let found = published_in_country(conn, &need.recipient_country).await?;
+                by_country.insert(need.recipient_country.clone(), found);
+            }
+            let linked: BTreeSet<i64> =
+                links.get(&need.id).into_iter().flatten().copied().collect();
+            by_country
+                .get(&need.recipient_country)
+                .into_iter()
+                .flatten()
+                .filter(|a| !linked.contains(&a.id) && could_address(a, need))
+                .filter(|a| {
+                    let claim = Claim {
+                        id: a.id,
+                        status: a.data.status,
+                        window: a.data.window(),
+                        in_country: true,
+                        group: 0,
+                    };
+                    aidgraph_domain::overlap::coverage::covers(&claim, today)
+                })
+                .take(MAX_CANDIDATES)
+                .map(|a| a.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        out.insert(
+            need.id,
+            NeedCoverage {
+                coverage,
+                candidates,
+            },
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,286 @@
+//! Events for subscribers, through an outbox: each change writes its events in its own
+//! transaction, so none is lost or sent for a change that rolled back, and they are published
+//! after commit. On PostgreSQL the transaction also sends `NOTIFY aidgraph_events` with the
+//! event id, which PostgreSQL delivers at commit to every replica listening; on SQLite (one
+//! process, writers serialised) a pump reads new outbox rows when a writer wakes it, and at
+//! least once a second.
+
+use crate::entities::outbox_event;
+use crate::error::StoreError;
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+
+/// The PostgreSQL channel events are announced on.
+pub const CHANNEL: &str = "aidgraph_events";
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// An overlap flag was raised, changed or reviewed; the subject is the flag id.
+    OverlapFlag,
+    /// A need was published; the subject is the need id.
+    NeedPublished,
+    /// A need's coverage may have changed; the subject is the need id.
+    Coverage,
+}
+
+impl Topic {
+    fn as_str(self) -> &'static str {
+        match self {
+            Topic::OverlapFlag => "overlap_flag",
+            Topic::NeedPublished => "need_published",
+            Topic::Coverage => "coverage",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "overlap_flag" => Some(Topic::OverlapFlag),
+            "need_published" => Some(Topic::NeedPublished),
+            "coverage" => Some(Topic::Coverage),
+            _ => None,
+        }
+    }
+}
+
+/// A committed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Outbox id.
+    pub id: i64,
+    /// What it is about.
+    pub topic: Topic,
+    /// Recipient countries concerned.
+    pub countries: Vec<String>,
+    /// Reporting organisations concerned.
+    pub providers: Vec<String>,
+    /// The flag or need id.
+    pub subject_id: i64,
+}
+
+fn joined(items: impl IntoIterator<Item = String>) -> String {
+    let mut s = String::from(",");
+    for item in items {
+        s.push_str(&item);
+        s.push(',');
+    }
+    s
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl TryFrom<outbox_event::Model> for Event {
+    type Error = StoreError;
+    fn try_from(m: outbox_event::Model) -> Result<Self, StoreError> {
+        let payload: serde_json::Value = serde_json::from_str(&m.payload)?;
+        Ok(Event {
+            id: m.id,
+            topic: Topic::parse(&m.topic)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown topic {}", m.topic)))?,
+            countries: split(&m.countries),
+            providers: split(&m.providers),
+            subject_id: payload["id"].as_i64().unwrap_or_default(),
+        })
+    }
+}
+
+/// An event to write.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// What it is about.
+    pub topic: Topic,
+    /// Recipient countries concerned.
+    pub countries: Vec<String>,
+    /// Reporting organisations concerned.
+    pub providers: Vec<String>,
+    /// The flag or need id.
+    pub subject_id: i64,
+}
+
+/// Writes an event in the caller's transaction.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    topic: Topic,
+    countries: &[String],
+    providers: &[&str],
+    subject_id: i64,
+) -> Result<(), StoreError> {
+    record_many(
+        conn,
+        vec![Pending {
+            topic,
+            countries: countries.to_vec(),
+            providers: providers.iter().map(|p| (*p).to_owned()).collect(),
+            subject_id,
+        }],
+    )
+    .await
+}
+
+/// Writes events in the caller's transaction; on PostgreSQL one notification announces the
+/// range of ids written.
+pub async fn record_many(
+    conn: &impl ConnectionTrait,
+    events: Vec<Pending>,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut first = None;
+    let mut last = None;
+    for chunk in events.chunks(300) {
+        let rows = chunk.iter().map(|e| outbox_event::ActiveModel {
+            topic: Set(e.topic.as_str().to_owned()),
+            countries: Set(joined(e.countries.iter().cloned())),
+            providers: Set(joined(e.providers.iter().cloned())),
+            payload: Set(serde_json::json!({ "id": e.subject_id }).to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        let inserted = outbox_event::Entity::insert_many(rows)
+            .exec_with_returning(conn)
+            .await?;
+        for row in inserted {
+            first = Some(first.map_or(row.id, |f: i64| f.min(row.id)));
+            last = Some(last.map_or(row.id, |l: i64| l.max(row.id)));
+        }
+    }
+    if let (Some(first), Some(last)) = (first, last)
+        && conn.get_database_backend() == DatabaseBackend::Postgres
+    {
+        conn.execute_unprepared(&format!("NOTIFY {CHANNEL}, '{first}-{last}'"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fans committed events out to this process's subscribers.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Event>,
+    wake: Arc<Notify>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        EventBus {
+            sender: broadcast::channel(1024).0,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+}
+
+impl EventBus {
+    /// A receiver of events committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+
+    /// Tells the pump that a writer committed events.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Starts publishing: on PostgreSQL by listening on [`CHANNEL`] (`url` is the database
+    /// URL), on SQLite by pumping the outbox.
+    pub async fn start(&self, db: DatabaseConnection, url: &str) -> Result<(), StoreError> {
+        let last = outbox_event::Entity::find()
+            .select_only()
+            .column_as(outbox_event::Column::Id.max(), "max")
+            .into_tuple::<Option<i64>>()
+            .one(&db)
+            .await?
+            .flatten()
+            .unwrap_or(0);
+        match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
+                    .await
+                    .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+                listener
+                    .listen(CHANNEL)
+                    .await
+                    .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+                let bus = self.clone();
+                tokio::spawn(async move {
+                    let mut failures = 0;
+                    loop {
+                        match listener.recv().await {
+                            Ok(note) => {
+                                failures = 0;
+                                let range = note.payload().split_once('-').and_then(|(a, b)| {
+                                    Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?))
+                                });
+                                if let Some((first, last)) = range {
+                                    bus.publish_rows(&db, first - 1, Some(last)).await;
+                                }
+                            }
+                            Err(e) => {
+                                failures += 1;
+                                if failures > 5 {
+                                    tracing::warn!(error = %e, "event listener stopped");
+                                    return;
+                                }
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
+                        }
+                    }
+                });
+            }
+            _ => {
+                let bus = self.clone();
+                tokio::spawn(async move {
+                    let mut last = last;
+                    loop {
+                        tokio::select! {
+                            () = bus.wake.notified() => {},
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                        }
+                        if db.ping().await.is_err() {
+                            return;
+                        }
+                        last = bus.publish_rows(&db, last, None).await;
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Broadcasts outbox rows after `after` (up to `until`); returns the last id sent.
+    async fn publish_rows(&self, db: &DatabaseConnection, after: i64, until: Option<i64>) -> i64 {
+        let mut query = outbox_event::Entity::find()
+            .filter(outbox_event::Column::Id.gt(after))
+            .order_by_asc(outbox_event::Column::Id)
+            .limit(5000);
+        if let Some(until) = until {
+            query = query.filter(outbox_event::Column::Id.lte(until));
+        }
+        let rows = match query.all(db).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the event outbox failed");
+                return after;
+            }
+        };
+        let mut last = after;
+        for row in rows {
+            last = row.id;
+            match Event::try_from(row) {
+                // No subscriber is not an error.
+                Ok(event) => drop(self.sender.send(event)),
+                Err(e) => tracing::warn!(error = %e, "unreadable outbox event"),
+            }
+        }
+        last
+    }
+}

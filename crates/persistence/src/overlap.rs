@@ -1,0 +1,1002 @@
+//! The overlap engine's storage side: flags kept up to date in the transaction that changes an
+//! activity, document frequencies for TF-IDF, coordination edges, review decisions, and the
+//! dry run behind `checkOverlap`.
+//!
+//! Only published activities take part: a draft raises no flag and adds nothing to the text
+//! corpus until it is published. Candidates never cross a recipient country.
+
+use crate::activities::{self, ActivityRecord};
+use crate::audit::{self, AuditEvent};
+use crate::entities::{
+    activity, activity_country, activity_need, coordination_edge, need, overlap_flag,
+    overlap_flag_country, term_df,
+};
+use crate::error::StoreError;
+use crate::events::{self, Topic};
+use crate::organisations;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::store::Store;
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::activity::ActivityData;
+use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
+use aidgraph_domain::overlap::score::is_comparable;
+use aidgraph_domain::overlap::{OverlapFeatures, PairScore, TextVector, is_candidate, score_pair};
+use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// One scored component as stored with a flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredComponent {
+    /// Component key.
+    pub key: String,
+    /// Value in [0, 1].
+    pub value: f64,
+    /// Weight (0 for the geo and time gates, which multiply).
+    pub weight: f64,
+    /// Why.
+    pub reason: String,
+}
+
+/// A stored overlap flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagRecord {
+    /// Row id.
+    pub id: i64,
+    /// The activity with the smaller id.
+    pub activity_a_id: i64,
+    /// The other activity.
+    pub activity_b_id: i64,
+    /// 0–100.
+    pub score: u8,
+    /// Class.
+    pub class: OverlapClass,
+    /// Gates and components with reasons.
+    pub components: Vec<StoredComponent>,
+    /// The rule version that computed it.
+    pub config_version: String,
+    /// Review state.
+    pub status: ReviewStatus,
+    /// Who reviewed it.
+    pub reviewed_by: Option<String>,
+    /// The reviewer's note.
+    pub note: Option<String>,
+    /// When it was reviewed.
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// When it was first raised.
+    pub raised_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Countries the pair shares.
+    pub countries: Vec<String>,
+}
+
+fn corrupt(e: aidgraph_domain::UnknownValue) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl FlagRecord {
+    fn from_model(m: overlap_flag::Model, countries: Vec<String>) -> Result<Self, StoreError> {
+        Ok(FlagRecord {
+            id: m.id,
+            activity_a_id: m.activity_a_id,
+            activity_b_id: m.activity_b_id,
+            score: u8::try_from(m.score).unwrap_or(0),
+            class: m.class.parse().map_err(corrupt)?,
+            components: serde_json::from_str(&m.components)?,
+            config_version: m.config_version,
+            status: m.status.parse().map_err(corrupt)?,
+            reviewed_by: m.reviewed_by,
+            note: m.note,
+            reviewed_at: m.reviewed_at,
+            raised_at: m.raised_at,
+            updated_at: m.updated_at,
+            countries,
+        })
+    }
+}
+
+/// A pair a planned activity would be flagged with.
+#[derive(Debug, Clone)]
+pub struct PlannedFlag {
+    /// The registered activity.
+    pub activity: ActivityRecord,
+    /// Its score against the planned one.
+    pub score: PairScore,
+    /// The class, coordination groups considered.
+    pub class: OverlapClass,
+}
+
+/// Today's UTC date, the reference for windows and look-backs.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Features, candidates, corpus and groups
+
+/// Builds overlap features for stored activities, with their need titles and implementer
+/// names.
+pub async fn features_of(
+    conn: &impl ConnectionTrait,
+    records: &[&ActivityRecord],
+) -> Result<Vec<OverlapFeatures>, StoreError> {
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        links.extend(activities::need_ids_of(conn, chunk).await?);
+    }
+    let data: Vec<&ActivityData> = records.iter().map(|r| &r.data).collect();
+    let (titles, names) = labels(conn, &data, links.values().flatten().copied()).await?;
+    Ok(records
+        .iter()
+        .map(|r| {
+            let needs = links
+                .get(&r.id)
+                .into_iter()
+                .flatten()
+                .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
+                .collect();
+            OverlapFeatures::of(r.id, &r.data, needs, &names)
+        })
+        .collect())
+}
+
+/// Need titles and organisation names for reasons.
+async fn labels(
+    conn: &impl ConnectionTrait,
+    data: &[&ActivityData],
+    need_ids: impl Iterator<Item = i64>,
+) -> Result<(HashMap<i64, String>, BTreeMap<String, String>), StoreError> {
+    let need_ids: BTreeSet<i64> = need_ids.collect();
+    let mut titles = HashMap::new();
+    let need_ids: Vec<i64> = need_ids.into_iter().collect();
+    for chunk in need_ids.chunks(500) {
+        let rows = need::Entity::find()
+            .filter(need::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        titles.extend(rows.into_iter().map(|n| (n.id, n.title)));
+    }
+    let refs: BTreeSet<String> = data
+        .iter()
+        .flat_map(|d| d.participating_orgs.iter().map(|p| p.org_ref.clone()))
+        .collect();
+    let refs: Vec<String> = refs.into_iter().collect();
+    let mut names = BTreeMap::new();
+    for chunk in refs.chunks(500) {
+        for (r, org) in organisations::by_refs(conn, chunk).await? {
+            names.insert(r, org.data.name);
+        }
+    }
+    Ok((titles, names))
+}
+
+/// Published, comparable activities that share a country with `a` and whose windows overlap.
+async fn candidates(
+    conn: &impl ConnectionTrait,
+    a: &OverlapFeatures,
+    config: &OverlapConfig,
+    today: NaiveDate,
+) -> Result<Vec<ActivityRecord>, StoreError> {
+    let Some(window) = a.window else {
+        return Ok(Vec::new());
+    };
+    let horizon = today
+        .checked_sub_months(Months::new(12 * config.lookback_years))
+        .unwrap_or(NaiveDate::MIN);
+    let rows = activity::Entity::find()
+        .filter(
+            activity::Column::Id.in_subquery(
+                Query::select()
+                    .column(activity_country::Column::ActivityId)
+                    .from(activity_country::Entity)
+                    .and_where(activity_country::Column::Code.is_in(a.countries.iter().cloned()))
+                    .to_owned(),
+            ),
+        )
+        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+        .filter(activity::Column::Status.ne("CANCELLED"))
+        .filter(activity::Column::WindowStart.lte(window.end))
+        .filter(activity::Column::WindowEnd.gte(Ord::max(window.start, horizon)))
+        .filter(activity::Column::IatiIdentifier.ne(a.identifier.clone()))
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(activities::record_from_model)
+        .collect()
+}
+
+/// The number of published activities and the document frequency of each term asked for.
+async fn corpus(
+    conn: &impl ConnectionTrait,
+    terms: &BTreeSet<&str>,
+) -> Result<(u64, HashMap<String, u64>), StoreError> {
+    let n = activity::Entity::find()
+        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+        .count(conn)
+        .await?;
+    let mut df = HashMap::new();
+    let terms: Vec<&str> = terms.iter().copied().collect();
+    for chunk in terms.chunks(500) {
+        let rows = term_df::Entity::find()
+            .filter(term_df::Column::Term.is_in(chunk.iter().map(|t| (*t).to_owned())))
+            .all(conn)
+            .await?;
+        df.extend(
+            rows.into_iter()
+                .map(|r| (r.term, u64::try_from(r.df).unwrap_or(0))),
+        );
+    }
+    Ok((n, df))
+}
+
+/// Moves an activity's terms in or out of the corpus: `old` and `new` are its term sets
+/// before and after (`None` when it was or is not published).
+async fn update_corpus(
+    conn: &impl ConnectionTrait,
+    old: Option<&[(String, u32)]>,
+    new: Option<&[(String, u32)]>,
+) -> Result<(), StoreError> {
+    let old: BTreeSet<&str> = old.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
+    let new: BTreeSet<&str> = new.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
+    let removed: Vec<String> = old.difference(&new).map(|t| (*t).to_owned()).collect();
+    let added: Vec<&str> = new.difference(&old).copied().collect();
+    for chunk in removed.chunks(500) {
+        term_df::Entity::update_many()
+            .col_expr(term_df::Column::Df, Expr::col(term_df::Column::Df).sub(1))
+            .filter(term_df::Column::Term.is_in(chunk.iter().cloned()))
+            .exec(conn)
+            .await?;
+    }
+    // Sorted terms: concurrent writers lock rows in one order.
+    for chunk in added.chunks(200) {
+        term_df::Entity::insert_many(chunk.iter().map(|t| term_df::ActiveModel {
+            term: Set((*t).to_owned()),
+            df: Set(1),
+        }))
+        .on_conflict(
+            OnConflict::column(term_df::Column::Term)
+                .value(
+                    term_df::Column::Df,
+                    Expr::col((term_df::Entity, term_df::Column::Df)).add(1),
+                )
+                .to_owned(),
+        )
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The identifiers in the coordination group of `identifier`, following stored edges and, for a
+/// planned activity, its own related-activity links.
+pub(crate) async fn group_of(
+    conn: &impl ConnectionTrait,
+    identifier: &str,
+    own_links: &BTreeSet<String>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut members: HashSet<String> = HashSet::from([identifier.to_owned()]);
+    members.extend(own_links.iter().cloned());
+    let mut frontier: Vec<String> = members.iter().cloned().collect();
+    while !frontier.is_empty() && members.len() < 10_000 {
+        let mut next = Vec::new();
+        for chunk in frontier.chunks(500) {
+            let rows = coordination_edge::Entity::find()
+                .filter(coordination_edge::Column::A.is_in(chunk.iter().cloned()))
+                .all(conn)
+                .await?;
+            for row in rows {
+                if members.insert(row.b.clone()) {
+                    next.push(row.b);
+                }
+            }
+        }
+        frontier = next;
+    }
+    Ok(members)
+}
+
+/// Rewrites the coordination edges an activity's related-activity links create.
+async fn write_edges(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    identifier: &str,
+    links: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let source = format!("related:{id}");
+    coordination_edge::Entity::delete_many()
+        .filter(coordination_edge::Column::Source.eq(source.clone()))
+        .exec(conn)
+        .await?;
+    link_edges(conn, identifier, links.iter().map(String::as_str), &source).await
+}
+
+async fn link_edges<'a>(
+    conn: &impl ConnectionTrait,
+    identifier: &str,
+    others: impl Iterator<Item = &'a str>,
+    source: &str,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    for other in others {
+        for (a, b) in [(identifier, other), (other, identifier)] {
+            rows.push(coordination_edge::ActiveModel {
+                a: Set(a.to_owned()),
+                b: Set(b.to_owned()),
+                source: Set(source.to_owned()),
+            });
+        }
+    }
+    if !rows.is_empty() {
+        coordination_edge::Entity::insert_many(rows)
+            .on_conflict_do_nothing()
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn vector(f: &OverlapFeatures, n: u64, df: &HashMap<String, u64>) -> TextVector {
+    TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0))
+}
+
+/// Scores `a` against its candidates and classes each pair, coordination groups considered.
+async fn score_against_candidates(
+    conn: &impl ConnectionTrait,
+    a: &OverlapFeatures,
+    in_corpus: bool,
+    config: &OverlapConfig,
+    today: NaiveDate,
+) -> Result<Vec<Scored>, StoreError> {
+    if !is_comparable(a, config, today) {
+        return Ok(Vec::new());
+    }
+    let records = candidates(conn, a, config, today).await?;
+    let refs: Vec<&ActivityRecord> = records.iter().collect();
+    let features = features_of(conn, &refs).await?;
+    let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
+    for f in &features {
+        terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
+    }
+    let (mut n, mut df) = corpus(conn, &terms).await?;
+    if !in_corpus {
+        // A dry run counts the planned activity as part of the registry.
+        n += 1;
+        for (t, _) in &a.terms {
+            *df.entry(t.clone()).or_insert(0) += 1;
+        }
+    }
+    let group = group_of(conn, &a.identifier, &a.coordination_links).await?;
+    let va = vector(a, n, &df);
+    let mut out = Vec::new();
+    for (record, b) in records.into_iter().zip(features) {
+        if !is_candidate(a, &b, config, today) {
+            continue;
+        }
+        let score = score_pair(a, &b, &va, &vector(&b, n, &df), config);
+        let class = if score.class != OverlapClass::DoubleReporting
+            && (group.contains(&b.identifier)
+                || !b.coordination_links.is_disjoint(&a.coordination_links)
+                || b.coordination_links.contains(&a.identifier))
+        {
+            OverlapClass::Coordinated
+        } else {
+            score.class
+        };
+        out.push(Scored {
+            record,
+            features: b,
+            score,
+            class,
+        });
+    }
+    Ok(out)
+}
+
+/// A flag written in a refresh: its id (`None` until inserted), the pair, the shared
+/// countries and the partner's reporting organisation.
+type FlagWrite = (Option<i64>, (i64, i64), Vec<String>, String);
+
+/// A candidate with its features, score and class.
+struct Scored {
+    record: ActivityRecord,
+    features: OverlapFeatures,
+    score: PairScore,
+    class: OverlapClass,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keeping flags current
+
+fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
+    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
+    let mut hasher = Sha256::new();
+    hasher.update(first.fingerprint().as_bytes());
+    hasher.update(b"\x1f");
+    hasher.update(second.fingerprint().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn stored_components(score: &PairScore) -> Vec<StoredComponent> {
+    score
+        .components
+        .iter()
+        .map(|c| StoredComponent {
+            key: c.key.to_owned(),
+            value: (c.value * 1e6).round() / 1e6,
+            weight: c.weight,
+            reason: c.reason.clone(),
+        })
+        .collect()
+}
+
+async fn flags_touching(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Vec<overlap_flag::Model>, StoreError> {
+    Ok(overlap_flag::Entity::find()
+        .filter(
+            Condition::any()
+                .add(overlap_flag::Column::ActivityAId.eq(id))
+                .add(overlap_flag::Column::ActivityBId.eq(id)),
+        )
+        .all(conn)
+        .await?)
+}
+
+async fn delete_flag(
+    conn: &impl ConnectionTrait,
+    flag: &overlap_flag::Model,
+) -> Result<(), StoreError> {
+    coordination_edge::Entity::delete_many()
+        .filter(coordination_edge::Column::Source.eq(format!("review:{}", flag.id)))
+        .exec(conn)
+        .await?;
+    overlap_flag_country::Entity::delete_many()
+        .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
+        .exec(conn)
+        .await?;
+    overlap_flag::Entity::delete_by_id(flag.id)
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a refresh did, for events.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshOutcome {
+    /// Flags raised or changed.
+    pub changed: Vec<i64>,
+    /// Flags removed (pair no longer overlapping).
+    pub removed: usize,
+}
+
+/// Recomputes the flags of one activity after it changed, in the caller's transaction.
+/// `previous` is its data and publication before the change (`None` when new).
+pub async fn refresh(
+    conn: &impl ConnectionTrait,
+    record: &ActivityRecord,
+    previous: Option<(&ActivityData, Publication)>,
+) -> Result<RefreshOutcome, StoreError> {
+    let config = &DEFAULT;
+    let today = today();
+    let features = features_of(conn, &[record]).await?.remove(0);
+    write_edges(
+        conn,
+        record.id,
+        &record.data.iati_identifier,
+        &features.coordination_links,
+    )
+    .await?;
+    let old_terms = previous
+        .filter(|(_, p)| *p == Publication::Published)
+        .map(|(d, _)| OverlapFeatures::of(0, d, BTreeMap::new(), &BTreeMap::new()).terms);
+    let published = record.publication == Publication::Published;
+    update_corpus(
+        conn,
+        old_terms.as_deref(),
+        published.then_some(features.terms.as_slice()),
+    )
+    .await?;
+
+    let mut existing: HashMap<i64, overlap_flag::Model> = flags_touching(conn, record.id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let partner = if f.activity_a_id == record.id {
+                f.activity_b_id
+            } else {
+                f.activity_a_id
+            };
+            (partner, f)
+        })
+        .collect();
+    let mut outcome = RefreshOutcome::default();
+    let scored = if published {
+        score_against_candidates(conn, &features, true, config, today).await?
+    } else {
+        Vec::new()
+    };
+    let now = Utc::now();
+    let mut inserts = Vec::new();
+    let mut countries_of_flag: Vec<FlagWrite> = Vec::new();
+    for Scored {
+        record: other,
+        features: other_features,
+        score,
+        class,
+    } in scored
+    {
+        if !score.is_flag(config) {
+            continue;
+        }
+        let hash = input_hash(&features, &other_features);
+        let pair = (Ord::min(record.id, other.id), Ord::max(record.id, other.id));
+        let components = serde_json::to_string(&stored_components(&score))?;
+        let countries: Vec<String> = features
+            .countries
+            .intersection(&other_features.countries)
+            .cloned()
+            .collect();
+        match existing.remove(&other.id) {
+            Some(flag) => {
+                let same_inputs = flag.input_hash == hash;
+                let unchanged = same_inputs
+                    && flag.score == i32::from(score.score)
+                    && flag.class == class.as_str()
+                    && flag.components == components
+                    && flag.config_version == config.version;
+                if unchanged {
+                    continue;
+                }
+                let mut active: overlap_flag::ActiveModel = flag.clone().into();
+                if !same_inputs {
+                    // The pair changed: an earlier decision no longer applies.
+                    coordination_edge::Entity::delete_many()
+                        .filter(coordination_edge::Column::Source.eq(format!("review:{}", flag.id)))
+                        .exec(conn)
+                        .await?;
+                    active.status = Set(ReviewStatus::Open.as_str().to_owned());
+                    active.reviewed_by = Set(None);
+                    active.note = Set(None);
+                    active.reviewed_at = Set(None);
+                }
+                active.score = Set(i32::from(score.score));
+                active.class = Set(class.as_str().to_owned());
+                active.components = Set(components);
+                active.config_version = Set(config.version.to_owned());
+                active.input_hash = Set(hash);
+                active.updated_at = Set(now);
+                active.update(conn).await?;
+                overlap_flag_country::Entity::delete_many()
+                    .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
+                    .exec(conn)
+                    .await?;
+                countries_of_flag.push((Some(flag.id), pair, countries, other.data.reporting_org));
+            }
+            None => {
+                inserts.push(overlap_flag::ActiveModel {
+                    activity_a_id: Set(pair.0),
+                    activity_b_id: Set(pair.1),
+                    score: Set(i32::from(score.score)),
+                    class: Set(class.as_str().to_owned()),
+                    components: Set(components),
+                    config_version: Set(config.version.to_owned()),
+                    input_hash: Set(hash),
+                    status: Set(ReviewStatus::Open.as_str().to_owned()),
+                    reviewed_by: Set(None),
+                    note: Set(None),
+                    reviewed_at: Set(None),
+                    raised_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                });
+                countries_of_flag.push((None, pair, countries, other.data.reporting_org));
+            }
+        }
+    }
+    let mut new_ids: HashMap<(i64, i64), i64> = HashMap::new();
+    for chunk in inserts.chunks(200) {
+        let rows = overlap_flag::Entity::insert_many(chunk.to_vec())
+            .exec_with_returning(conn)
+            .await?;
+        new_ids.extend(
+            rows.into_iter()
+                .map(|m| ((m.activity_a_id, m.activity_b_id), m.id)),
+        );
+    }
+    let mut country_rows = Vec::new();
+    let mut flag_events = Vec::new();
+    for (id, pair, countries, partner_org) in countries_of_flag {
+        let Some(flag_id) = id.or_else(|| new_ids.get(&pair).copied()) else {
+            continue;
+        };
+        country_rows.extend(countries.iter().map(|c| overlap_flag_country::ActiveModel {
+            flag_id: Set(flag_id),
+            code: Set(c.clone()),
+        }));
+        flag_events.push(events::Pending {
+            topic: Topic::OverlapFlag,
+            countries,
+            providers: vec![record.data.reporting_org.clone(), partner_org],
+            subject_id: flag_id,
+        });
+        outcome.changed.push(flag_id);
+    }
+    for chunk in country_rows.chunks(300) {
+        overlap_flag_country::Entity::insert_many(chunk.to_vec())
+            .exec(conn)
+            .await?;
+    }
+    events::record_many(conn, flag_events).await?;
+    for flag in existing.values() {
+        delete_flag(conn, flag).await?;
+        outcome.removed += 1;
+    }
+    Ok(outcome)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading, reviewing, dry runs
+
+/// Filters for flag lists.
+#[derive(Debug, Clone, Default)]
+pub struct FlagFilter {
+    /// Pairs sharing this country.
+    pub country: Option<String>,
+    /// Pairs where this organisation reports one side.
+    pub provider: Option<String>,
+    /// Only these classes.
+    pub classes: Vec<OverlapClass>,
+    /// Only these review states.
+    pub statuses: Vec<ReviewStatus>,
+    /// Score at least this.
+    pub min_score: Option<u8>,
+    /// Pairs involving this activity.
+    pub activity_id: Option<i64>,
+}
+
+async fn countries_of(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let rows = overlap_flag_country::Entity::find()
+        .filter(overlap_flag_country::Column::FlagId.is_in(ids.iter().copied()))
+        .order_by_asc(overlap_flag_country::Column::Code)
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in rows {
+        out.entry(r.flag_id).or_default().push(r.code);
+    }
+    Ok(out)
+}
+
+async fn records(
+    conn: &impl ConnectionTrait,
+    models: Vec<overlap_flag::Model>,
+) -> Result<Vec<FlagRecord>, StoreError> {
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let mut countries = countries_of(conn, &ids).await?;
+    models
+        .into_iter()
+        .map(|m| {
+            let c = countries.remove(&m.id).unwrap_or_default();
+            FlagRecord::from_model(m, c)
+        })
+        .collect()
+}
+
+async fn flag_condition(
+    conn: &impl ConnectionTrait,
+    filter: &FlagFilter,
+) -> Result<Option<Condition>, StoreError> {
+    let mut cond = Condition::all();
+    if let Some(country) = &filter.country {
+        cond = cond.add(
+            overlap_flag::Column::Id.in_subquery(
+                Query::select()
+                    .column(overlap_flag_country::Column::FlagId)
+                    .from(overlap_flag_country::Entity)
+                    .and_where(overlap_flag_country::Column::Code.eq(country.to_ascii_uppercase()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(provider) = &filter.provider {
+        let Some(org) = organisations::by_ref(conn, provider).await? else {
+            return Ok(None);
+        };
+        let reported = Query::select()
+            .column(activity::Column::Id)
+            .from(activity::Entity)
+            .and_where(activity::Column::ReportingOrgId.eq(org.id))
+            .to_owned();
+        cond = cond.add(
+            Condition::any()
+                .add(overlap_flag::Column::ActivityAId.in_subquery(reported.clone()))
+                .add(overlap_flag::Column::ActivityBId.in_subquery(reported)),
+        );
+    }
+    if !filter.classes.is_empty() {
+        cond =
+            cond.add(overlap_flag::Column::Class.is_in(filter.classes.iter().map(|c| c.as_str())));
+    }
+    if !filter.statuses.is_empty() {
+        cond = cond
+            .add(overlap_flag::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(min) = filter.min_score {
+        cond = cond.add(overlap_flag::Column::Score.gte(i32::from(min)));
+    }
+    if let Some(id) = filter.activity_id {
+        cond = cond.add(
+            Condition::any()
+                .add(overlap_flag::Column::ActivityAId.eq(id))
+                .add(overlap_flag::Column::ActivityBId.eq(id)),
+        );
+    }
+    Ok(Some(cond))
+}
+
+/// Lists flags, highest score first.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &FlagFilter,
+    page: &PageRequest,
+) -> Result<Page<FlagRecord>, StoreError> {
+    let Some(cond) = flag_condition(conn, filter).await? else {
+        return Ok(Page::from_rows(Vec::new(), page, 0, |_: &FlagRecord| {
+            Cursor {
+                key: String::new(),
+                id: 0,
+            }
+        }));
+    };
+    let total = overlap_flag::Entity::find()
+        .filter(cond.clone())
+        .count(conn)
+        .await?;
+    let mut query = overlap_flag::Entity::find().filter(cond);
+    if let Some(after) = &page.after {
+        let score: i32 = after.key.parse().unwrap_or(0);
+        query = query.filter(
+            Condition::any()
+                .add(overlap_flag::Column::Score.lt(score))
+                .add(
+                    Condition::all()
+                        .add(overlap_flag::Column::Score.eq(score))
+                        .add(overlap_flag::Column::Id.gt(after.id)),
+                ),
+        );
+    }
+    let models = query
+        .order_by_desc(overlap_flag::Column::Score)
+        .order_by_asc(overlap_flag::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?;
+    let rows = records(conn, models).await?;
+    Ok(Page::from_rows(rows, page, total, |r| Cursor {
+        key: r.score.to_string(),
+        id: r.id,
+    }))
+}
+
+/// Every flag of an activity matching `filter`, highest score first.
+pub async fn of_activity(
+    conn: &impl ConnectionTrait,
+    activity_id: i64,
+    filter: &FlagFilter,
+) -> Result<Vec<FlagRecord>, StoreError> {
+    let filter = FlagFilter {
+        activity_id: Some(activity_id),
+        ..filter.clone()
+    };
+    let Some(cond) = flag_condition(conn, &filter).await? else {
+        return Ok(Vec::new());
+    };
+    let models = overlap_flag::Entity::find()
+        .filter(cond)
+        .order_by_desc(overlap_flag::Column::Score)
+        .order_by_asc(overlap_flag::Column::Id)
+        .all(conn)
+        .await?;
+    records(conn, models).await
+}
+
+/// Loads flags by id.
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, FlagRecord>, StoreError> {
+    let models = overlap_flag::Entity::find()
+        .filter(overlap_flag::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(records(conn, models)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect())
+}
+
+/// Records a review decision. Coordinators and admins may review any flag; providers only
+/// flags on their own activities.
+pub async fn review(
+    store: &Store,
+    who: &Principal,
+    id: i64,
+    status: ReviewStatus,
+    note: Option<String>,
+) -> Result<FlagRecord, StoreError> {
+    if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
+        return Err(StoreError::Forbidden(
+            "only coordinators and the providers involved may review overlap flags".into(),
+        ));
+    }
+    let txn = store.begin_write().await?;
+    let flag = overlap_flag::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("overlap flag", id))?;
+    let pair = activities::by_ids(&*txn, &[flag.activity_a_id, flag.activity_b_id]).await?;
+    let (Some(a), Some(b)) = (pair.get(&flag.activity_a_id), pair.get(&flag.activity_b_id)) else {
+        return Err(StoreError::Corrupt(format!("flag {id} lost an activity")));
+    };
+    if who.role == Role::Provider
+        && !(who.may_manage_activity(&a.data.reporting_org)
+            || who.may_manage_activity(&b.data.reporting_org))
+    {
+        return Err(StoreError::Forbidden(
+            "providers may review only flags on their own activities".into(),
+        ));
+    }
+    let before = flag.status.clone();
+    let source = format!("review:{id}");
+    coordination_edge::Entity::delete_many()
+        .filter(coordination_edge::Column::Source.eq(source.clone()))
+        .exec(&*txn)
+        .await?;
+    if status.coordinates() {
+        link_edges(
+            &*txn,
+            &a.data.iati_identifier,
+            std::iter::once(b.data.iati_identifier.as_str()),
+            &source,
+        )
+        .await?;
+    }
+    let now = Utc::now();
+    let mut active: overlap_flag::ActiveModel = flag.into();
+    active.status = Set(status.as_str().to_owned());
+    active.note = Set(note.clone());
+    active.reviewed_by = Set(Some(who.subject.clone()));
+    active.reviewed_at = Set(Some(now));
+    active.updated_at = Set(now);
+    active.update(&*txn).await?;
+    // The decision may change the pair's class (and coverage): recompute from one side.
+    let a = a.clone();
+    refresh(&*txn, &a, Some((&a.data, a.publication))).await?;
+    audit::record(
+        &*txn,
+        who,
+        AuditEvent {
+            entity: "overlap_flag",
+            entity_id: id,
+            action: "review",
+            before: Some(&before),
+            after: Some(&(status.as_str(), &note)),
+            on_behalf_of: None,
+        },
+    )
+    .await?;
+    events::record(
+        &*txn,
+        Topic::OverlapFlag,
+        &[],
+        &[&a.data.reporting_org, &b.data.reporting_org],
+        id,
+    )
+    .await?;
+    txn.commit().await?;
+    store.events().wake();
+    by_ids(store.db(), &[id])
+        .await?
+        .remove(&id)
+        .ok_or_else(|| StoreError::not_found("overlap flag", id))
+}
+
+/// The flags a planned activity would raise if registered and published now; nothing is
+/// stored. An activity already registered under the same identifier is left out.
+pub async fn dry_run(
+    conn: &impl ConnectionTrait,
+    data: &ActivityData,
+    need_ids: &[i64],
+) -> Result<Vec<PlannedFlag>, StoreError> {
+    let config = &DEFAULT;
+    let (titles, names) = labels(conn, &[data], need_ids.iter().copied()).await?;
+    let needs = need_ids
+        .iter()
+        .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
+        .collect();
+    let features = OverlapFeatures::of(0, data, needs, &names);
+    let scored = score_against_candidates(conn, &features, false, config, today()).await?;
+    Ok(scored
+        .into_iter()
+        .filter(|s| s.score.is_flag(config))
+        .map(|s| PlannedFlag {
+            activity: s.record,
+            score: s.score,
+            class: s.class,
+        })
+        .collect())
+}
+
+/// Removes every stored flag and rebuilds the text corpus and coordination edges from the
+/// published activities; then refreshes each activity (optionally only those in `country`),
+/// calling `progress(done, total)` as it goes.
+pub async fn recompute(
+    store: &Store,
+    country: Option<&str>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, StoreError> {
+    let ids: Vec<i64> = {
+        let mut query = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Id)
+            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+            .order_by_asc(activity::Column::Id);
+        if let Some(c) = country {
+            query = query.filter(
+                activity::Column::Id.in_subquery(
+                    Query::select()
+                        .column(activity_country::Column::ActivityId)
+                        .from(activity_country::Entity)
+                        .and_where(activity_country::Column::Code.eq(c.to_ascii_uppercase()))
+                        .to_owned(),
+                ),
+            );
+        }
+        query.into_tuple::<i64>().all(store.db()).await?
+    };
+    let total = ids.len() as u64;
+    let mut done = 0;
+    for chunk in ids.chunks(200) {
+        let txn = store.begin_write().await?;
+        let found = activities::by_ids(&*txn, chunk).await?;
+        for id in chunk {
+            if let Some(record) = found.get(id) {
+                refresh(&*txn, record, Some((&record.data, record.publication))).await?;
+            }
+        }
+        txn.commit().await?;
+        store.events().wake();
+        done += chunk.len() as u64;
+        progress(done, total);
+    }
+    let flags = overlap_flag::Entity::find().count(store.db()).await?;
+    Ok(flags)
+}
+
+/// Needs addressed per activity, for callers that only have ids.
+pub async fn activity_need_ids(
+    conn: &impl ConnectionTrait,
+    need_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(activity_need::Entity::find()
+        .filter(activity_need::Column::NeedId.eq(need_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.activity_id)
+        .collect())
+}
