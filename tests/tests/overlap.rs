@@ -256,6 +256,22 @@ async fn a_dismissed_flag_stays_dismissed_until_the_pair_changes() {
         .await;
     assert_eq!(flags(&app).await["edges"][0]["node"]["status"], "DISMISSED");
 
+    // A full recomputation finds the same flag and keeps the decision.
+    let summary =
+        aidgraph_persistence::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            summary.flags,
+            summary.added,
+            summary.changed,
+            summary.removed
+        ),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(flags(&app).await["edges"][0]["node"]["status"], "DISMISSED");
+
     // New dates reopen it.
     let mut de = de_training();
     de["plannedEnd"] = json!("2027-03-31");

@@ -12,6 +12,7 @@ pub mod needs;
 pub mod organisations;
 pub mod overlap;
 pub mod page;
+pub mod recompute;
 pub mod store;
 
 pub use error::StoreError;

@@ -19,7 +19,7 @@ use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
-use aidgraph_domain::overlap::score::is_comparable;
+use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, PairScore, TextVector, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -381,7 +381,12 @@ async fn score_against_candidates(
         if !is_candidate(a, &b, config, today) {
             continue;
         }
-        let score = score_pair(a, &b, &va, &vector(&b, n, &df), config);
+        let vb = vector(&b, n, &df);
+        let (quick, quick_class) = quick_score(a, &b, &va, &vb, config);
+        if !flags(quick, quick_class, config) {
+            continue;
+        }
+        let score = score_pair(a, &b, &va, &vb, config);
         let class = if score.class != OverlapClass::DoubleReporting
             && (group.contains(&b.identifier)
                 || !b.coordination_links.is_disjoint(&a.coordination_links)
@@ -416,7 +421,7 @@ struct Scored {
 // ---------------------------------------------------------------------------------------------
 // Keeping flags current
 
-fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
+pub(crate) fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
     let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
     let mut hasher = Sha256::new();
     hasher.update(first.fingerprint().as_bytes());
@@ -425,7 +430,7 @@ fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn stored_components(score: &PairScore) -> Vec<StoredComponent> {
+pub(crate) fn stored_components(score: &PairScore) -> Vec<StoredComponent> {
     score
         .components
         .iter()
@@ -939,52 +944,6 @@ pub async fn dry_run(
             class: s.class,
         })
         .collect())
-}
-
-/// Removes every stored flag and rebuilds the text corpus and coordination edges from the
-/// published activities; then refreshes each activity (optionally only those in `country`),
-/// calling `progress(done, total)` as it goes.
-pub async fn recompute(
-    store: &Store,
-    country: Option<&str>,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<u64, StoreError> {
-    let ids: Vec<i64> = {
-        let mut query = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Id)
-            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-            .order_by_asc(activity::Column::Id);
-        if let Some(c) = country {
-            query = query.filter(
-                activity::Column::Id.in_subquery(
-                    Query::select()
-                        .column(activity_country::Column::ActivityId)
-                        .from(activity_country::Entity)
-                        .and_where(activity_country::Column::Code.eq(c.to_ascii_uppercase()))
-                        .to_owned(),
-                ),
-            );
-        }
-        query.into_tuple::<i64>().all(store.db()).await?
-    };
-    let total = ids.len() as u64;
-    let mut done = 0;
-    for chunk in ids.chunks(200) {
-        let txn = store.begin_write().await?;
-        let found = activities::by_ids(&*txn, chunk).await?;
-        for id in chunk {
-            if let Some(record) = found.get(id) {
-                refresh(&*txn, record, Some((&record.data, record.publication))).await?;
-            }
-        }
-        txn.commit().await?;
-        store.events().wake();
-        done += chunk.len() as u64;
-        progress(done, total);
-    }
-    let flags = overlap_flag::Entity::find().count(store.db()).await?;
-    Ok(flags)
 }
 
 /// Needs addressed per activity, for callers that only have ids.

@@ -124,3 +124,36 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: draining requests in flight");
 }
+
+/// Recomputes overlap flags with progress on standard error; returns a one-line summary.
+pub async fn recompute(store: &Store, country: Option<&str>) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    let mut last_phase = String::new();
+    let mut last_report = std::time::Instant::now();
+    let summary = aidgraph_persistence::recompute::recompute(
+        store,
+        country,
+        |phase: &str, done: u64, total: u64| {
+            if phase != last_phase || done == total || last_report.elapsed().as_millis() > 500 {
+                eprintln!("{phase}: {done}/{total}");
+                last_phase = phase.to_owned();
+                last_report = std::time::Instant::now();
+            }
+        },
+    )
+    .await
+    .context("recomputing overlap flags")?;
+    Ok(format!(
+        "recomputed {} activities in {:.1} s (load {:.1} s, score {:.1} s, write {:.1} s): {} pairs scored, {} flags ({} added, {} changed, {} removed)",
+        summary.activities,
+        started.elapsed().as_secs_f64(),
+        summary.seconds.0,
+        summary.seconds.1,
+        summary.seconds.2,
+        summary.pairs_scored,
+        summary.flags,
+        summary.added,
+        summary.changed,
+        summary.removed
+    ))
+}

@@ -1,7 +1,7 @@
 //! The `aidgraph` command line.
 
 use aidgraph::config::Config;
-use aidgraph::{app, demo, telemetry, token};
+use aidgraph::{app, bench_data, demo, telemetry, token};
 use clap::{Parser, Subcommand};
 
 /// aidgraph: a GraphQL registry that coordinates technical assistance.
@@ -25,9 +25,36 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Overlap flags.
+    Overlaps {
+        #[command(subcommand)]
+        command: OverlapsCommand,
+    },
+    /// Generate a realistic synthetic registry (published), then compute its flags.
+    BenchData {
+        /// How many activities.
+        #[arg(long, default_value_t = 10_000)]
+        activities: usize,
+        /// How many needs.
+        #[arg(long, default_value_t = 1_000)]
+        needs: usize,
+        /// Random seed; the same seed gives the same registry.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Load a small demo registry: providers, two recipient states with published needs, and
     /// activities that overlap. Safe to run twice.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum OverlapsCommand {
+    /// Recompute every flag (or those in one country), with progress.
+    Recompute {
+        /// Only pairs sharing this recipient country.
+        #[arg(long)]
+        country: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,6 +136,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Schema => {
             print!("{}", aidgraph_api::sdl());
+            Ok(())
+        }
+        Command::Overlaps {
+            command: OverlapsCommand::Recompute { country },
+        } => {
+            let store = app::connect_and_migrate(&config).await?;
+            let summary = app::recompute(&store, country.as_deref()).await?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::BenchData {
+            activities,
+            needs,
+            seed,
+        } => {
+            let store = app::connect_and_migrate(&config).await?;
+            let started = std::time::Instant::now();
+            bench_data::generate(&store, activities, needs, seed, |done, total| {
+                eprintln!("generating activities: {done}/{total}");
+            })
+            .await?;
+            eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+            let summary = app::recompute(&store, None).await?;
+            println!("{summary}");
             Ok(())
         }
         Command::Demo => {

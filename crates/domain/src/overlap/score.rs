@@ -226,6 +226,102 @@ fn topic(a: &OverlapFeatures, b: &OverlapFeatures) -> Option<Component> {
     None
 }
 
+/// The topic value alone, by the same tiers as the topic component.
+fn topic_value(a: &OverlapFeatures, b: &OverlapFeatures) -> Option<f64> {
+    let both_areas = !a.priority_areas.is_empty() && !b.priority_areas.is_empty();
+    if !a.provisions.is_empty() && !b.provisions.is_empty() {
+        let jp = jaccard(&a.provisions, &b.provisions);
+        return Some(if both_areas {
+            0.7 * jp + 0.3 * jaccard(&a.priority_areas, &b.priority_areas)
+        } else {
+            jp
+        });
+    }
+    if !a.sectors.is_empty() && !b.sectors.is_empty() {
+        let (s5, s3) = sector_overlap(&a.sectors, &b.sectors);
+        return Some(0.5 * (s5 + s3));
+    }
+    both_areas.then(|| 0.6 * jaccard(&a.priority_areas, &b.priority_areas))
+}
+
+/// The score and class of a candidate pair without building reasons: the fast path for
+/// scanning many pairs. Always equal to [`score_pair`]'s score and class.
+pub fn quick_score(
+    a: &OverlapFeatures,
+    b: &OverlapFeatures,
+    text_a: &TextVector,
+    text_b: &TextVector,
+    config: &OverlapConfig,
+) -> (u8, OverlapClass) {
+    let shared = a.countries.intersection(&b.countries).count();
+    let smaller = a.countries.len().min(b.countries.len()).max(1);
+    let mut g = shared as f64 / smaller as f64;
+    if a.countries.len() > 1 || b.countries.len() > 1 {
+        g *= config.multi_country_factor;
+    }
+    let t = match (a.window, b.window) {
+        (Some(wa), Some(wb)) => {
+            overlap_days(&wa, &wb) as f64 / days(&wa).min(days(&wb)).max(1) as f64
+        }
+        _ => 0.0,
+    };
+    let (mut sum, mut weights) = (0.0, 0.0);
+    let mut add = |value: f64, weight: f64| {
+        sum += value * weight;
+        weights += weight;
+    };
+    if let Some(v) = topic_value(a, b) {
+        add(v, config.topic_weight);
+    }
+    if !a.needs.is_empty() || !b.needs.is_empty() {
+        let common = a.needs.keys().any(|k| b.needs.contains_key(k));
+        add(if common { 1.0 } else { 0.0 }, config.need_weight);
+    }
+    if !a.assistance_types.is_empty() && !b.assistance_types.is_empty() {
+        add(
+            type_similarity(&a.assistance_types, &b.assistance_types).0,
+            config.type_weight,
+        );
+    }
+    let text = (!text_a.is_empty() && !text_b.is_empty()).then(|| text_a.cosine(text_b));
+    if let Some(v) = text {
+        add(v, config.text_weight);
+    }
+    if !a.beneficiaries.is_empty() && !b.beneficiaries.is_empty() {
+        add(
+            jaccard(&a.beneficiaries, &b.beneficiaries),
+            config.beneficiary_weight,
+        );
+    }
+    let same_implementer = a
+        .implementers
+        .keys()
+        .any(|r| b.implementers.contains_key(r));
+    if !a.implementers.is_empty() && !b.implementers.is_empty() {
+        add(
+            if same_implementer { 1.0 } else { 0.0 },
+            config.implementer_weight,
+        );
+    }
+    let m = if weights > 0.0 { sum / weights } else { 0.0 };
+    let score = round_half_up(100.0 * g * (0.5 + 0.5 * t) * m).clamp(0.0, 100.0) as u8;
+    let class = if is_double_reporting(a, b, text, t, same_implementer, config) {
+        OverlapClass::DoubleReporting
+    } else if score >= config.likely_threshold {
+        OverlapClass::LikelyDuplication
+    } else if score >= config.possible_threshold {
+        OverlapClass::PossibleOverlap
+    } else {
+        OverlapClass::None
+    };
+    (score, class)
+}
+
+/// Whether a quick score is worth a stored flag.
+pub fn flags(score: u8, class: OverlapClass, config: &OverlapConfig) -> bool {
+    class == OverlapClass::DoubleReporting || score >= config.possible_threshold
+}
+
 /// Rounds half up, guarding against binary noise just below the half.
 fn round_half_up(x: f64) -> f64 {
     ((x * 1e9).round() / 1e9 + 0.5).floor()

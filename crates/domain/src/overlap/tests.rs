@@ -367,6 +367,15 @@ fn arb_features(id: i64) -> impl Strategy<Value = OverlapFeatures> {
 
 proptest! {
     #[test]
+    fn quick_score_agrees_with_the_full_score(a in arb_features(1), b in arb_features(2)) {
+        let ta = TextVector::new(&term_counts("training prosecutors mutual assistance"), 5, |_| 1);
+        let tb = TextVector::new(&term_counts("training judges assistance"), 5, |_| 2);
+        let full = score_pair(&a, &b, &ta, &tb, &DEFAULT);
+        let quick = super::score::quick_score(&a, &b, &ta, &tb, &DEFAULT);
+        prop_assert_eq!((full.score, full.class), quick);
+    }
+
+    #[test]
     fn score_is_symmetric_and_bounded(a in arb_features(1), b in arb_features(2)) {
         let e = TextVector::default();
         let ab = score_pair(&a, &b, &e, &e, &DEFAULT);

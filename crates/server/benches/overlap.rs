@@ -1,0 +1,209 @@
+//! Overlap engine benchmark: builds a synthetic registry, times a full recompute, then drives
+//! the running service over HTTP with `checkOverlap` dry runs and activity creates (which
+//! maintain flags in their transaction), and prints medians and 99th percentiles.
+//!
+//! ```text
+//! cargo bench -p aidgraph --bench overlap -- --activities 10000,100000 \
+//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--requests 300]
+//! ```
+
+use aidgraph::bench_data;
+use aidgraph::config::Config;
+use aidgraph_domain::vocab::Role;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+struct Args {
+    sizes: Vec<usize>,
+    postgres: Option<String>,
+    requests: usize,
+    sqlite: bool,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        sizes: vec![10_000],
+        postgres: std::env::var("AIDGRAPH_BENCH_POSTGRES_URL").ok(),
+        requests: 300,
+        sqlite: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--activities" => {
+                out.sizes = it
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect();
+            }
+            "--postgres" => out.postgres = it.next(),
+            "--requests" => out.requests = it.next().and_then(|s| s.parse().ok()).unwrap_or(300),
+            "--no-sqlite" => out.sqlite = false,
+            _ => {}
+        }
+    }
+    out
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+async fn run(backend: &str, url: String, size: usize, requests: usize) -> anyhow::Result<()> {
+    let config = Config {
+        database_url: url,
+        jwt_secret: Some("benchmark-secret-0123456789-0123456789-xyz".into()),
+        db_max_connections: 10,
+        ..Config::default()
+    };
+    let store = aidgraph::app::connect_and_migrate(&config).await?;
+    store.start_events().await?;
+    let started = Instant::now();
+    let mut generator = bench_data::generate(&store, size, size / 10, 11, |_, _| {}).await?;
+    let generated = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let summary = aidgraph::app::recompute(&store, None).await?;
+    let recompute = started.elapsed().as_secs_f64();
+
+    let auth = aidgraph::app::authenticator(&config)?;
+    let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let client = reqwest::Client::new();
+    let endpoint = format!("http://{addr}/graphql");
+    let post = |token: String, body: Value| {
+        let client = client.clone();
+        let endpoint = endpoint.clone();
+        async move {
+            let response = client
+                .post(&endpoint)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?;
+            let value: Value = response.json().await?;
+            if value.get("errors").is_some() {
+                anyhow::bail!("request failed: {value}");
+            }
+            Ok::<Value, anyhow::Error>(value)
+        }
+    };
+
+    let check =
+        "query($input: ActivityInput!) { checkOverlap(input: $input) { flags { score class } } }";
+    let create =
+        "mutation($input: ActivityInput!) { createActivity(input: $input, publish: true) { id } }";
+    let mut check_times = Vec::with_capacity(requests);
+    let mut create_times = Vec::with_capacity(requests);
+    let mut flags_seen = 0usize;
+    for i in 0..requests + 20 {
+        let data = generator.activity(&format!("XM-BENCH-NEW-{backend}-{size}-{i}"), &[])?;
+        let token = auth.issue(
+            "bench",
+            Role::Provider,
+            Some(&data.reporting_org),
+            None,
+            3600,
+        )?;
+        let input = bench_data::activity_input(&data);
+        let t = Instant::now();
+        let answer = post(
+            token.clone(),
+            json!({ "query": check, "variables": { "input": input } }),
+        )
+        .await?;
+        let elapsed = t.elapsed();
+        flags_seen += answer["data"]["checkOverlap"]["flags"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let t2 = Instant::now();
+        post(
+            token,
+            json!({ "query": create, "variables": { "input": input } }),
+        )
+        .await?;
+        let elapsed2 = t2.elapsed();
+        if i >= 20 {
+            // The first requests warm the pool and caches.
+            check_times.push(elapsed);
+            create_times.push(elapsed2);
+        }
+    }
+    check_times.sort();
+    create_times.sort();
+    let flags = aidgraph_persistence::overlap::list(
+        store.db(),
+        &Default::default(),
+        &aidgraph_persistence::PageRequest {
+            first: 0,
+            after: None,
+        },
+    )
+    .await?
+    .total;
+    println!(
+        "{backend:<8} {size:>7} activities | generate {generated:>6.1} s | full recompute {recompute:>6.1} s | flags stored {flags:>8} | \
+         checkOverlap p50 {:>6.1} ms p99 {:>6.1} ms ({:.1} flags/check) | create p50 {:>6.1} ms p99 {:>6.1} ms | peak RSS {:>7.0} MiB",
+        percentile(&check_times, 50.0),
+        percentile(&check_times, 99.0),
+        flags_seen as f64 / (requests + 20) as f64,
+        percentile(&create_times, 50.0),
+        percentile(&create_times, 99.0),
+        peak_rss_mib(),
+    );
+    println!("         {summary}");
+    store.close().await?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    for &size in &args.sizes {
+        if args.sqlite {
+            let dir = std::env::temp_dir().join(format!("aidgraph-bench-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir)?;
+            let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+            run("sqlite", url, size, args.requests).await?;
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(server) = &args.postgres {
+            use sea_orm::{ConnectionTrait, Database};
+            let admin = Database::connect(server.as_str()).await?;
+            let name = format!("aidgraph_bench_{size}");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+            run("postgres", format!("{base}/{name}"), size, args.requests).await?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+        }
+    }
+    Ok(())
+}
