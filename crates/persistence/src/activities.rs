@@ -11,6 +11,7 @@ use crate::entities::{
 };
 use crate::error::{OnUnique, StoreError};
 use crate::events::{self, Topic};
+use crate::feature_cache::FeatureCache;
 use crate::organisations::{self, escape_like, lower_like};
 use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
@@ -755,7 +756,7 @@ pub async fn create(
 ) -> Result<ActivityRecord, StoreError> {
     authorize(who, &data.reporting_org)?;
     let txn = store.begin_write().await?;
-    let record = insert(&*txn, who, data, need_ids, publish).await?;
+    let record = insert(&*txn, store.features(), who, data, need_ids, publish).await?;
     txn.commit().await?;
     store.events().wake();
     tracing::info!(activity.id = record.id, activity.iati_identifier = %record.data.iati_identifier, "activity registered");
@@ -764,6 +765,7 @@ pub async fn create(
 
 async fn insert(
     conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     who: &Principal,
     data: ActivityData,
     need_ids: &[i64],
@@ -824,7 +826,7 @@ async fn insert(
     )
     .await?;
     let record = ActivityRecord::from_model(model)?;
-    overlap::refresh(conn, &record, None).await?;
+    overlap::refresh(conn, cache, &record, None).await?;
     coverage_events(conn, need_ids, &record.data.reporting_org).await?;
     Ok(record)
 }
@@ -856,6 +858,7 @@ async fn load_for_change(
 /// version.
 async fn apply_change(
     conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     who: &Principal,
     before: &ActivityRecord,
     data: ActivityData,
@@ -961,7 +964,13 @@ async fn apply_change(
         created_at: before.created_at,
         updated_at: now,
     };
-    overlap::refresh(conn, &record, Some((&before.data, before.publication))).await?;
+    overlap::refresh(
+        conn,
+        cache,
+        &record,
+        Some((&before.data, before.publication)),
+    )
+    .await?;
     let mut touched: Vec<i64> = previous_needs.clone();
     touched.extend_from_slice(after_needs);
     touched.sort_unstable();
@@ -982,7 +991,17 @@ pub async fn update(
     let txn = store.begin_write().await?;
     let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
     let publication = before.publication;
-    let record = apply_change(&*txn, who, &before, data, need_ids, publication, "update").await?;
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        data,
+        need_ids,
+        publication,
+        "update",
+    )
+    .await?;
     txn.commit().await?;
     store.events().wake();
     Ok(record)
@@ -1005,7 +1024,15 @@ pub async fn upsert(
         .await?;
     let result = match existing {
         None => {
-            let record = insert(&*txn, who, data, need_ids.unwrap_or(&[]), publish).await?;
+            let record = insert(
+                &*txn,
+                store.features(),
+                who,
+                data,
+                need_ids.unwrap_or(&[]),
+                publish,
+            )
+            .await?;
             (record, UpsertOutcome::Created)
         }
         Some(model) => {
@@ -1040,8 +1067,17 @@ pub async fn upsert(
             if before.data == data && before.publication == publication && links_same {
                 return Ok((before, UpsertOutcome::Unchanged));
             }
-            let record =
-                apply_change(&*txn, who, &before, data, need_ids, publication, "upsert").await?;
+            let record = apply_change(
+                &*txn,
+                store.features(),
+                who,
+                &before,
+                data,
+                need_ids,
+                publication,
+                "upsert",
+            )
+            .await?;
             (record, UpsertOutcome::Updated)
         }
     };
@@ -1065,7 +1101,17 @@ pub async fn set_publication(
         Publication::Draft => "withdraw",
     };
     let data = before.data.clone();
-    let record = apply_change(&*txn, who, &before, data, None, publication, action).await?;
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        data,
+        None,
+        publication,
+        action,
+    )
+    .await?;
     txn.commit().await?;
     store.events().wake();
     Ok(record)
@@ -1084,7 +1130,17 @@ pub async fn set_status(
     let mut data = before.data.clone();
     data.status = status;
     let publication = before.publication;
-    let record = apply_change(&*txn, who, &before, data, None, publication, "set_status").await?;
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        data,
+        None,
+        publication,
+        "set_status",
+    )
+    .await?;
     txn.commit().await?;
     store.events().wake();
     Ok(record)
@@ -1121,6 +1177,7 @@ pub async fn change_need_links(
     let action = if link { "link_needs" } else { "unlink_needs" };
     let record = apply_change(
         &*txn,
+        store.features(),
         who,
         &before,
         data,

@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod feature_cache;
 pub mod needs;
 pub mod organisations;
 pub mod overlap;

@@ -13,6 +13,7 @@ use crate::entities::{
 };
 use crate::error::StoreError;
 use crate::events::{self, Topic};
+use crate::feature_cache::FeatureCache;
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
@@ -31,6 +32,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// One scored component as stored with a flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,20 +181,24 @@ async fn labels(
     Ok((titles, names))
 }
 
-/// Published, comparable activities that share a country with `a` and whose windows overlap.
+/// Published, comparable activities (id and version) that share a country with `a` and
+/// whose windows overlap.
 async fn candidates(
     conn: &impl ConnectionTrait,
     a: &OverlapFeatures,
     config: &OverlapConfig,
     today: NaiveDate,
-) -> Result<Vec<ActivityRecord>, StoreError> {
+) -> Result<Vec<(i64, i32)>, StoreError> {
     let Some(window) = a.window else {
         return Ok(Vec::new());
     };
     let horizon = today
         .checked_sub_months(Months::new(12 * config.lookback_years))
         .unwrap_or(NaiveDate::MIN);
-    let rows = activity::Entity::find()
+    Ok(activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Id)
+        .column(activity::Column::Version)
         .filter(
             activity::Column::Id.in_subquery(
                 Query::select()
@@ -207,24 +213,42 @@ async fn candidates(
         .filter(activity::Column::WindowStart.lte(window.end))
         .filter(activity::Column::WindowEnd.gte(Ord::max(window.start, horizon)))
         .filter(activity::Column::IatiIdentifier.ne(a.identifier.clone()))
+        .into_tuple::<(i64, i32)>()
         .all(conn)
-        .await?;
-    rows.into_iter()
-        .map(activities::record_from_model)
-        .collect()
+        .await?)
 }
+
+/// The features of the activities asked for, from the cache where it holds their version.
+async fn cached_features(
+    conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
+    keys: &[(i64, i32)],
+) -> Result<Vec<Arc<OverlapFeatures>>, StoreError> {
+    let (mut hits, misses) = cache.get_many(keys);
+    for chunk in misses.chunks(1000) {
+        let found = activities::by_ids(conn, chunk).await?;
+        let records: Vec<&ActivityRecord> = found.values().collect();
+        let features = features_of(conn, &records).await?;
+        for (record, f) in records.into_iter().zip(features) {
+            let f = Arc::new(f);
+            cache.put(record.id, record.version, f.clone());
+            hits.push(f);
+        }
+    }
+    Ok(hits)
+}
+
+/// The `term_df` row that counts the documents in the corpus: no text yields an empty term.
+pub const DOCUMENT_COUNT: &str = "";
 
 /// The number of published activities and the document frequency of each term asked for.
 async fn corpus(
     conn: &impl ConnectionTrait,
     terms: &BTreeSet<&str>,
 ) -> Result<(u64, HashMap<String, u64>), StoreError> {
-    let n = activity::Entity::find()
-        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-        .count(conn)
-        .await?;
     let mut df = HashMap::new();
-    let terms: Vec<&str> = terms.iter().copied().collect();
+    let mut terms: Vec<&str> = terms.iter().copied().collect();
+    terms.push(DOCUMENT_COUNT);
     for chunk in terms.chunks(500) {
         let rows = term_df::Entity::find()
             .filter(term_df::Column::Term.is_in(chunk.iter().map(|t| (*t).to_owned())))
@@ -235,6 +259,7 @@ async fn corpus(
                 .map(|r| (r.term, u64::try_from(r.df).unwrap_or(0))),
         );
     }
+    let n = df.remove(DOCUMENT_COUNT).unwrap_or(0);
     Ok((n, df))
 }
 
@@ -245,8 +270,16 @@ async fn update_corpus(
     old: Option<&[(String, u32)]>,
     new: Option<&[(String, u32)]>,
 ) -> Result<(), StoreError> {
-    let old: BTreeSet<&str> = old.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
-    let new: BTreeSet<&str> = new.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
+    // The empty term, which no text yields, counts the documents.
+    let mut old_set: BTreeSet<&str> = old.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
+    if old.is_some() {
+        old_set.insert(DOCUMENT_COUNT);
+    }
+    let mut new_set: BTreeSet<&str> = new.into_iter().flatten().map(|(t, _)| t.as_str()).collect();
+    if new.is_some() {
+        new_set.insert(DOCUMENT_COUNT);
+    }
+    let (old, new) = (old_set, new_set);
     let removed: Vec<String> = old.difference(&new).map(|t| (*t).to_owned()).collect();
     let added: Vec<&str> = new.difference(&old).copied().collect();
     for chunk in removed.chunks(500) {
@@ -351,6 +384,7 @@ fn vector(f: &OverlapFeatures, n: u64, df: &HashMap<String, u64>) -> TextVector 
 /// Scores `a` against its candidates and classes each pair, coordination groups considered.
 async fn score_against_candidates(
     conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     a: &OverlapFeatures,
     in_corpus: bool,
     config: &OverlapConfig,
@@ -359,9 +393,8 @@ async fn score_against_candidates(
     if !is_comparable(a, config, today) {
         return Ok(Vec::new());
     }
-    let records = candidates(conn, a, config, today).await?;
-    let refs: Vec<&ActivityRecord> = records.iter().collect();
-    let features = features_of(conn, &refs).await?;
+    let keys = candidates(conn, a, config, today).await?;
+    let features = cached_features(conn, cache, &keys).await?;
     let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
@@ -376,8 +409,8 @@ async fn score_against_candidates(
     }
     let group = group_of(conn, &a.identifier, &a.coordination_links).await?;
     let va = vector(a, n, &df);
-    let mut out = Vec::new();
-    for (record, b) in records.into_iter().zip(features) {
+    let mut flagged = Vec::new();
+    for b in features {
         if !is_candidate(a, &b, config, today) {
             continue;
         }
@@ -396,14 +429,21 @@ async fn score_against_candidates(
         } else {
             score.class
         };
-        out.push(Scored {
-            record,
-            features: b,
-            score,
-            class,
-        });
+        flagged.push((b, score, class));
     }
-    Ok(out)
+    let ids: Vec<i64> = flagged.iter().map(|(b, _, _)| b.id).collect();
+    let mut records = activities::by_ids(conn, &ids).await?;
+    Ok(flagged
+        .into_iter()
+        .filter_map(|(features, score, class)| {
+            records.remove(&features.id).map(|record| Scored {
+                record,
+                features,
+                score,
+                class,
+            })
+        })
+        .collect())
 }
 
 /// A flag written in a refresh: its id (`None` until inserted), the pair, the shared
@@ -413,7 +453,7 @@ type FlagWrite = (Option<i64>, (i64, i64), Vec<String>, String);
 /// A candidate with its features, score and class.
 struct Scored {
     record: ActivityRecord,
-    features: OverlapFeatures,
+    features: Arc<OverlapFeatures>,
     score: PairScore,
     class: OverlapClass,
 }
@@ -488,6 +528,7 @@ pub struct RefreshOutcome {
 /// `previous` is its data and publication before the change (`None` when new).
 pub async fn refresh(
     conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     record: &ActivityRecord,
     previous: Option<(&ActivityData, Publication)>,
 ) -> Result<RefreshOutcome, StoreError> {
@@ -526,7 +567,7 @@ pub async fn refresh(
         .collect();
     let mut outcome = RefreshOutcome::default();
     let scored = if published {
-        score_against_candidates(conn, &features, true, config, today).await?
+        score_against_candidates(conn, cache, &features, true, config, today).await?
     } else {
         Vec::new()
     };
@@ -890,7 +931,7 @@ pub async fn review(
     active.update(&*txn).await?;
     // The decision may change the pair's class (and coverage): recompute from one side.
     let a = a.clone();
-    refresh(&*txn, &a, Some((&a.data, a.publication))).await?;
+    refresh(&*txn, store.features(), &a, Some((&a.data, a.publication))).await?;
     audit::record(
         &*txn,
         who,
@@ -924,6 +965,7 @@ pub async fn review(
 /// stored. An activity already registered under the same identifier is left out.
 pub async fn dry_run(
     conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     data: &ActivityData,
     need_ids: &[i64],
 ) -> Result<Vec<PlannedFlag>, StoreError> {
@@ -934,10 +976,9 @@ pub async fn dry_run(
         .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
         .collect();
     let features = OverlapFeatures::of(0, data, needs, &names);
-    let scored = score_against_candidates(conn, &features, false, config, today()).await?;
+    let scored = score_against_candidates(conn, cache, &features, false, config, today()).await?;
     Ok(scored
         .into_iter()
-        .filter(|s| s.score.is_flag(config))
         .map(|s| PlannedFlag {
             activity: s.record,
             score: s.score,

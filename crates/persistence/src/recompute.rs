@@ -186,6 +186,7 @@ pub async fn recompute(
         }
     }
     let n = all.len() as u64;
+    df.insert(overlap::DOCUMENT_COUNT, n);
     let vectors: Vec<TextVector> = all
         .iter()
         .map(|(_, f)| TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0)))

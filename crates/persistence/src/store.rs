@@ -3,6 +3,7 @@
 
 use crate::error::StoreError;
 use crate::events::EventBus;
+use crate::feature_cache::FeatureCache;
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -18,6 +19,7 @@ pub struct Store {
     db: DatabaseConnection,
     url: String,
     events: EventBus,
+    features: FeatureCache,
     /// SQLite allows one writer at a time; writers queue here rather than fail with
     /// "database is locked" when a read transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -68,8 +70,14 @@ impl Store {
             db,
             url: url.to_owned(),
             events: EventBus::default(),
+            features: FeatureCache::default(),
             write_lock,
         })
+    }
+
+    /// The overlap-feature cache.
+    pub fn features(&self) -> &FeatureCache {
+        &self.features
     }
 
     /// The event bus subscribers listen on.

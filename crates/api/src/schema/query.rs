@@ -367,7 +367,8 @@ impl QueryRoot {
         let who = principal(ctx)?;
         let (data, need_ids) = super::mutation::parse_activity(input)?;
         let db = store(ctx)?.db();
-        let flags = overlap::dry_run(db, &data, need_ids.as_deref().unwrap_or(&[]))
+        let cache = store(ctx)?.features();
+        let flags = overlap::dry_run(db, cache, &data, need_ids.as_deref().unwrap_or(&[]))
             .await?
             .into_iter()
             .map(|p| PlannedOverlap {
