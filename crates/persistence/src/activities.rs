@@ -861,11 +861,14 @@ async fn apply_change(
     cache: &FeatureCache,
     who: &Principal,
     before: &ActivityRecord,
-    data: ActivityData,
-    need_ids: Option<&[i64]>,
-    publication: Publication,
-    action: &'static str,
+    change: Change<'_>,
 ) -> Result<ActivityRecord, StoreError> {
+    let Change {
+        data,
+        need_ids,
+        publication,
+        action,
+    } = change;
     authorize(who, &data.reporting_org)?;
     let (reporting_org_id, participants) = resolve_references(conn, who, &data, need_ids).await?;
     let now = Utc::now();
@@ -979,6 +982,15 @@ async fn apply_change(
     Ok(record)
 }
 
+/// A change to an activity: its new content, need links (`None` keeps them), publication,
+/// and the audited action name.
+struct Change<'a> {
+    data: ActivityData,
+    need_ids: Option<&'a [i64]>,
+    publication: Publication,
+    action: &'static str,
+}
+
 /// Replaces an activity's content; `need_ids` of `None` keeps its need links.
 pub async fn update(
     store: &Store,
@@ -996,10 +1008,12 @@ pub async fn update(
         store.features(),
         who,
         &before,
-        data,
-        need_ids,
-        publication,
-        "update",
+        Change {
+            data,
+            need_ids,
+            publication,
+            action: "update",
+        },
     )
     .await?;
     txn.commit().await?;
@@ -1072,10 +1086,12 @@ pub async fn upsert(
                 store.features(),
                 who,
                 &before,
-                data,
-                need_ids,
-                publication,
-                "upsert",
+                Change {
+                    data,
+                    need_ids,
+                    publication,
+                    action: "upsert",
+                },
             )
             .await?;
             (record, UpsertOutcome::Updated)
@@ -1106,10 +1122,12 @@ pub async fn set_publication(
         store.features(),
         who,
         &before,
-        data,
-        None,
-        publication,
-        action,
+        Change {
+            data,
+            need_ids: None,
+            publication,
+            action,
+        },
     )
     .await?;
     txn.commit().await?;
@@ -1135,10 +1153,12 @@ pub async fn set_status(
         store.features(),
         who,
         &before,
-        data,
-        None,
-        publication,
-        "set_status",
+        Change {
+            data,
+            need_ids: None,
+            publication,
+            action: "set_status",
+        },
     )
     .await?;
     txn.commit().await?;
@@ -1175,17 +1195,13 @@ pub async fn change_need_links(
     let data = before.data.clone();
     let publication = before.publication;
     let action = if link { "link_needs" } else { "unlink_needs" };
-    let record = apply_change(
-        &*txn,
-        store.features(),
-        who,
-        &before,
+    let change = Change {
         data,
-        Some(&current),
+        need_ids: Some(&current),
         publication,
         action,
-    )
-    .await?;
+    };
+    let record = apply_change(&*txn, store.features(), who, &before, change).await?;
     txn.commit().await?;
     store.events().wake();
     Ok(record)

@@ -11,9 +11,12 @@ use std::sync::{Arc, RwLock};
 const CAPACITY: usize = 500_000;
 
 /// Features by activity id, with the version they were built from.
+type Entries = HashMap<i64, (i32, Arc<OverlapFeatures>)>;
+
+/// Features by activity id, with the version they were built from.
 #[derive(Debug, Clone, Default)]
 pub struct FeatureCache {
-    entries: Arc<RwLock<HashMap<i64, (i32, Arc<OverlapFeatures>)>>>,
+    entries: Arc<RwLock<Entries>>,
 }
 
 impl FeatureCache {
