@@ -52,21 +52,37 @@ impl Default for HttpLimits {
     }
 }
 
+/// Largest IATI file accepted by the upload endpoint.
+const MAX_IMPORT_BYTES: usize = 1024 * 1024 * 1024;
+/// Longest an IATI upload or export may run.
+const BULK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Builds the router.
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
-        ))
+        ));
+    let bulk = Router::new()
+        .route("/iati/import", axum::routing::post(iati_import))
+        .route("/iati/activities.xml", get(iati_export))
+        .route("/export/activities.csv", get(csv_export))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            BULK_TIMEOUT,
+        ));
+    api.merge(bulk)
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -167,6 +183,127 @@ fn label_errors(errors: &mut [ServerError], request_id: &str) {
             Some(_) => {}
         }
     }
+}
+
+fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<aidgraph_domain::access::Principal, AuthError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    bearer(header).and_then(|token| state.auth.verify(token))
+}
+
+/// `POST /iati/import`: an `iati-activities` document in the body, streamed; answers with
+/// the import summary.
+async fn iati_import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let who = match caller(&state, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthenticated(&e),
+    };
+    let stream =
+        futures_util::TryStreamExt::map_err(body.into_data_stream(), std::io::Error::other);
+    let reader = tokio::io::BufReader::new(tokio_util::io::StreamReader::new(stream));
+    match crate::iati::import(&state.store, &who, reader, |_| {}).await {
+        Ok(summary) => {
+            tracing::info!(
+                read = summary.read,
+                created = summary.created,
+                skipped = summary.skipped.len(),
+                "IATI file imported"
+            );
+            Json(summary).into_response()
+        }
+        Err(crate::iati::ImportError::Forbidden(m)) => {
+            error_response(StatusCode::FORBIDDEN, "FORBIDDEN", m)
+        }
+        Err(crate::iati::ImportError::Store(e)) => {
+            tracing::error!(error = %e, "IATI import failed");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error".into(),
+            )
+        }
+    }
+}
+
+/// Filters of the export endpoints.
+#[derive(Debug, serde::Deserialize)]
+struct ExportQuery {
+    country: Option<String>,
+    provider: Option<String>,
+    sector: Option<String>,
+}
+
+impl From<ExportQuery> for crate::iati::ExportFilter {
+    fn from(q: ExportQuery) -> Self {
+        crate::iati::ExportFilter {
+            country: q.country,
+            provider: q.provider,
+            sector: q.sector,
+        }
+    }
+}
+
+async fn export_with(
+    state: AppState,
+    headers: HeaderMap,
+    filter: crate::iati::ExportFilter,
+    content_type: &'static str,
+    csv: bool,
+) -> Response {
+    let who = match caller(&state, &headers) {
+        Ok(p) => p,
+        Err(e) => return unauthenticated(&e),
+    };
+    let mut out = Vec::new();
+    let result = if csv {
+        crate::iati::export_csv(&state.store, &who, &filter, &mut out).await
+    } else {
+        crate::iati::export_iati(&state.store, &who, &filter, &mut out).await
+    };
+    match result {
+        Ok(_) => ([(header::CONTENT_TYPE, content_type)], out).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "export failed");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error".into(),
+            )
+        }
+    }
+}
+
+/// `GET /iati/activities.xml?country=&provider=&sector=`: published activities as IATI 2.03.
+async fn iati_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
+) -> Response {
+    export_with(
+        state,
+        headers,
+        q.into(),
+        "application/xml; charset=utf-8",
+        false,
+    )
+    .await
+}
+
+/// `GET /export/activities.csv?country=&provider=&sector=`: published activities as CSV.
+async fn csv_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
+) -> Response {
+    export_with(state, headers, q.into(), "text/csv; charset=utf-8", true).await
 }
 
 async fn graphiql() -> Html<String> {

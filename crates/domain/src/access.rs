@@ -35,6 +35,16 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may import (from IATI files) activities reported by `reporting_org`:
+    /// a provider its own, a coordinator or admin any.
+    pub fn may_import_activity(&self, reporting_org: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Coordinator => true,
+            Role::Provider => self.org.as_deref() == Some(reporting_org),
+            _ => false,
+        }
+    }
+
     /// Whether the caller may create, publish, supersede or edit needs analyses for `country`.
     /// Coordinators may, on the recipient's behalf; the audit trail records it.
     pub fn may_manage_needs(&self, country: &str) -> bool {

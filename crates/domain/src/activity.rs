@@ -117,6 +117,75 @@ pub struct ParisFlags {
     pub programme_based: Option<bool>,
 }
 
+/// An amount for a period: an IATI budget or planned disbursement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodValue {
+    /// IATI BudgetType (1 original, 2 revised), when given.
+    pub kind: Option<String>,
+    /// IATI BudgetStatus (1 indicative, 2 committed), when given.
+    pub status: Option<String>,
+    /// First day of the period.
+    pub period_start: NaiveDate,
+    /// Last day of the period.
+    pub period_end: NaiveDate,
+    /// The amount.
+    pub value: Money,
+    /// The date the value was fixed (for exchange rates).
+    pub value_date: Option<NaiveDate>,
+}
+
+/// A link to a document about the activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentLink {
+    /// Where it is.
+    pub url: String,
+    /// IANA media type, e.g. `application/pdf`.
+    pub format: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// IATI DocumentCategory code, e.g. `A01`.
+    pub category: Option<String>,
+}
+
+/// An IATI aid type with its vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AidTypeCode {
+    /// The code, e.g. `C01`.
+    pub code: String,
+    /// IATI AidTypeVocabulary, `1` by default.
+    pub vocabulary: String,
+}
+
+/// IATI details kept so that data leaves as it came in; the registry's rules do not read
+/// them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IatiDetails {
+    /// `default-currency` of the activity.
+    pub default_currency: Option<String>,
+    /// Humanitarian flag.
+    pub humanitarian: Option<bool>,
+    /// Hierarchy level (1 parent, 2 child…).
+    pub hierarchy: Option<String>,
+    /// IATI CollaborationType code.
+    pub collaboration_type: Option<String>,
+    /// IATI FlowType code.
+    pub default_flow_type: Option<String>,
+    /// IATI FinanceType code.
+    pub default_finance_type: Option<String>,
+    /// IATI aid types.
+    pub default_aid_types: Vec<AidTypeCode>,
+    /// Budgets by period.
+    pub budgets: Vec<PeriodValue>,
+    /// Planned disbursements by period.
+    pub planned_disbursements: Vec<PeriodValue>,
+    /// Document links.
+    pub document_links: Vec<DocumentLink>,
+    /// The reporting organisation's IATI OrganisationType code.
+    pub reporting_org_type: Option<String>,
+    /// When the publisher last changed it, as the file says.
+    pub last_updated: Option<String>,
+}
+
 /// A valid activity: what the registry stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityData {
@@ -168,6 +237,9 @@ pub struct ActivityData {
     /// Paris Declaration flags.
     #[serde(default)]
     pub paris: ParisFlags,
+    /// IATI details for a faithful export.
+    #[serde(default)]
+    pub iati: IatiDetails,
 }
 
 /// An activity as a client sends it, before validation. Enumerations are already typed;
@@ -220,6 +292,11 @@ pub struct ActivitySubmission {
     pub no_need_link_reason: Option<String>,
     /// See [`ActivityData::paris`].
     pub paris: ParisFlags,
+    /// See [`ActivityData::iati`].
+    pub iati: IatiDetails,
+    /// How strictly to check: imports of published IATI data accept what the standard
+    /// tolerates (negative transactions, country and region percentages summing together).
+    pub lenient: bool,
 }
 
 /// A transaction as submitted.
@@ -289,15 +366,20 @@ impl ActivityData {
             }
         }
 
-        let recipient_countries = check_countries(&input.recipient_countries, &mut v);
+        let recipient_countries =
+            check_countries(&input.recipient_countries, input.lenient, &mut v);
         let recipient_regions = check_regions(&input.recipient_regions, &mut v);
-        if input.recipient_countries.is_empty() && input.recipient_regions.is_empty() {
+        // Imports take published shares as they are: the mapper reports sums that are off.
+        if input.recipient_countries.is_empty()
+            && input.recipient_regions.is_empty()
+            && !input.lenient
+        {
             v.push(
                 "recipientCountries",
                 "at least one recipient country (or region) is required",
             );
         }
-        let sectors = check_sectors(&input.sectors, &mut v);
+        let sectors = check_sectors(&input.sectors, input.lenient, &mut v);
 
         let mut provisions = Vec::with_capacity(input.provisions.len());
         check_len(input.provisions.len(), "provisions", &mut v);
@@ -337,7 +419,16 @@ impl ActivityData {
             .as_ref()
             .and_then(|(amount, currency)| Money::parse(*amount, currency, "budget", &mut v));
 
-        check_len(input.transactions.len(), "transactions", &mut v);
+        check_len_max(
+            input.transactions.len(),
+            if input.lenient {
+                MAX_IMPORTED_LIST_LEN
+            } else {
+                MAX_LIST_LEN
+            },
+            "transactions",
+            &mut v,
+        );
         let mut transactions = Vec::with_capacity(input.transactions.len());
         for (i, t) in input.transactions.iter().enumerate() {
             let field = format!("transactions[{i}]");
@@ -348,7 +439,11 @@ impl ActivityData {
                     format!("unknown IATI transaction type `{kind}`"),
                 );
             }
-            let value = Money::parse(t.amount, &t.currency, &format!("{field}.value"), &mut v);
+            let value = if input.lenient {
+                Money::parse_signed(t.amount, &t.currency, &format!("{field}.value"), &mut v)
+            } else {
+                Money::parse(t.amount, &t.currency, &format!("{field}.value"), &mut v)
+            };
             let provider = optional_identifier(
                 t.provider_activity_id.as_deref(),
                 &format!("{field}.providerActivityId"),
@@ -370,7 +465,17 @@ impl ActivityData {
             }
         }
 
-        check_len(input.related_activities.len(), "relatedActivities", &mut v);
+        let list_max = if input.lenient {
+            MAX_IMPORTED_LIST_LEN
+        } else {
+            MAX_LIST_LEN
+        };
+        check_len_max(
+            input.related_activities.len(),
+            list_max,
+            "relatedActivities",
+            &mut v,
+        );
         let mut related_activities: Vec<RelatedActivity> = Vec::new();
         for (i, r) in input.related_activities.iter().enumerate() {
             let field = format!("relatedActivities[{i}].iatiIdentifier");
@@ -453,6 +558,7 @@ impl ActivityData {
             external_ids,
             no_need_link_reason,
             paris: input.paris,
+            iati: input.iati,
         })
     }
 
@@ -503,10 +609,17 @@ fn sorted_set<T: Ord + Copy>(values: &[T]) -> Vec<T> {
 }
 
 fn check_len(len: usize, field: &str, v: &mut Violations) {
-    if len > MAX_LIST_LEN {
-        v.push(field, format!("must have at most {MAX_LIST_LEN} entries"));
+    check_len_max(len, MAX_LIST_LEN, field, v);
+}
+
+fn check_len_max(len: usize, max: usize, field: &str, v: &mut Violations) {
+    if len > max {
+        v.push(field, format!("must have at most {max} entries"));
     }
 }
+
+/// Most entries accepted in any one list of an imported IATI activity.
+pub const MAX_IMPORTED_LIST_LEN: usize = 5_000;
 
 fn check_identifier(value: &str, field: &str, v: &mut Violations) -> Option<String> {
     let value = value.trim();
@@ -596,7 +709,7 @@ fn check_percentage_sum(shares: &[Option<Decimal>], field: &str, v: &mut Violati
     }
 }
 
-fn check_countries(input: &[CountryShare], v: &mut Violations) -> Vec<CountryShare> {
+fn check_countries(input: &[CountryShare], lenient: bool, v: &mut Violations) -> Vec<CountryShare> {
     check_len(input.len(), "recipientCountries", v);
     let mut out: Vec<CountryShare> = Vec::with_capacity(input.len());
     for (i, c) in input.iter().enumerate() {
@@ -604,7 +717,10 @@ fn check_countries(input: &[CountryShare], v: &mut Violations) -> Vec<CountrySha
         check_percentage(c.percentage, &format!("{field}.percentage"), v);
         if let Some(code) = check_country(&c.code, &format!("{field}.code"), v) {
             if out.iter().any(|o| o.code == code) {
-                v.push(format!("{field}.code"), format!("`{code}` is listed twice"));
+                if !lenient {
+                    v.push(format!("{field}.code"), format!("`{code}` is listed twice"));
+                }
+                continue;
             }
             out.push(CountryShare {
                 code,
@@ -612,8 +728,10 @@ fn check_countries(input: &[CountryShare], v: &mut Violations) -> Vec<CountrySha
             });
         }
     }
-    let shares: Vec<Option<Decimal>> = input.iter().map(|c| c.percentage).collect();
-    check_percentage_sum(&shares, "recipientCountries", v);
+    if !lenient {
+        let shares: Vec<Option<Decimal>> = input.iter().map(|c| c.percentage).collect();
+        check_percentage_sum(&shares, "recipientCountries", v);
+    }
     out
 }
 
@@ -639,7 +757,7 @@ fn check_regions(input: &[RegionShare], v: &mut Violations) -> Vec<RegionShare> 
     out
 }
 
-fn check_sectors(input: &[SectorShare], v: &mut Violations) -> Vec<SectorShare> {
+fn check_sectors(input: &[SectorShare], lenient: bool, v: &mut Violations) -> Vec<SectorShare> {
     check_len(input.len(), "sectors", v);
     let mut out: Vec<SectorShare> = Vec::with_capacity(input.len());
     for (i, s) in input.iter().enumerate() {
@@ -671,7 +789,9 @@ fn check_sectors(input: &[SectorShare], v: &mut Violations) -> Vec<SectorShare> 
             .iter()
             .any(|o| o.code == code && o.vocabulary == vocabulary)
         {
-            v.push(format!("{field}.code"), format!("`{code}` is listed twice"));
+            if !lenient {
+                v.push(format!("{field}.code"), format!("`{code}` is listed twice"));
+            }
         } else {
             out.push(SectorShare {
                 code,
@@ -689,7 +809,9 @@ fn check_sectors(input: &[SectorShare], v: &mut Violations) -> Vec<SectorShare> 
             .filter(|s| s.vocabulary.trim() == vocabulary)
             .map(|s| s.percentage)
             .collect();
-        check_percentage_sum(&shares, "sectors", v);
+        if !lenient {
+            check_percentage_sum(&shares, "sectors", v);
+        }
     }
     out
 }

@@ -38,4 +38,23 @@ impl Money {
         }
         ok.then_some(Money { amount, currency })
     }
+
+    /// Like [`Money::parse`], but the amount may be negative (IATI transactions record
+    /// reversals so) and withdrawn currency codes are accepted.
+    pub fn parse_signed(
+        amount: Decimal,
+        currency: &str,
+        field: &str,
+        violations: &mut Violations,
+    ) -> Option<Money> {
+        let currency = currency.trim().to_ascii_uppercase();
+        if CURRENCY.get(&currency).is_none() {
+            violations.push(
+                format!("{field}.currency"),
+                format!("unknown currency code `{currency}` (ISO 4217)"),
+            );
+            return None;
+        }
+        Some(Money { amount, currency })
+    }
 }

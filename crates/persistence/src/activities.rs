@@ -74,7 +74,7 @@ pub fn record_from_model(m: activity::Model) -> Result<ActivityRecord, StoreErro
 }
 
 /// Writes coverage events for needs whose covering activities may have changed.
-async fn coverage_events(
+pub(crate) async fn coverage_events(
     conn: &impl ConnectionTrait,
     need_ids: &[i64],
     provider: &str,
@@ -729,7 +729,18 @@ async fn add_need_links(
 }
 
 fn authorize(who: &Principal, reporting_org: &str) -> Result<(), StoreError> {
-    if who.may_manage_activity(reporting_org) {
+    authorize_as(who, reporting_org, false)
+}
+
+/// Checks the caller may write an activity of `reporting_org`; imports let coordinators load
+/// any provider's published IATI data.
+fn authorize_as(who: &Principal, reporting_org: &str, import: bool) -> Result<(), StoreError> {
+    let allowed = if import {
+        who.may_import_activity(reporting_org)
+    } else {
+        who.may_manage_activity(reporting_org)
+    };
+    if allowed {
         Ok(())
     } else {
         Err(StoreError::Forbidden(format!(
@@ -868,8 +879,9 @@ async fn apply_change(
         need_ids,
         publication,
         action,
+        import,
     } = change;
-    authorize(who, &data.reporting_org)?;
+    authorize_as(who, &data.reporting_org, import)?;
     let (reporting_org_id, participants) = resolve_references(conn, who, &data, need_ids).await?;
     let now = Utc::now();
     let window = data.window();
@@ -989,6 +1001,8 @@ struct Change<'a> {
     need_ids: Option<&'a [i64]>,
     publication: Publication,
     action: &'static str,
+    /// Authorised as an import (coordinators may load any provider's activities).
+    import: bool,
 }
 
 /// Replaces an activity's content; `need_ids` of `None` keeps its need links.
@@ -1013,6 +1027,7 @@ pub async fn update(
             need_ids,
             publication,
             action: "update",
+            import: false,
         },
     )
     .await?;
@@ -1030,7 +1045,28 @@ pub async fn upsert(
     need_ids: Option<&[i64]>,
     publish: bool,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
-    authorize(who, &data.reporting_org)?;
+    upsert_as(store, who, data, need_ids, publish, false).await
+}
+
+/// Upserts a published activity read from an IATI file: providers may import their own,
+/// coordinators and admins any.
+pub async fn upsert_imported(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    upsert_as(store, who, data, None, true, true).await
+}
+
+async fn upsert_as(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+    need_ids: Option<&[i64]>,
+    publish: bool,
+    import: bool,
+) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    authorize_as(who, &data.reporting_org, import)?;
     let txn = store.begin_write().await?;
     let existing = activity::Entity::find()
         .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
@@ -1058,7 +1094,7 @@ pub async fn upsert(
                     data.iati_identifier
                 )));
             }
-            authorize(who, &before.data.reporting_org)?;
+            authorize_as(who, &before.data.reporting_org, import)?;
             let publication = if publish {
                 Publication::Published
             } else {
@@ -1091,6 +1127,7 @@ pub async fn upsert(
                     need_ids,
                     publication,
                     action: "upsert",
+                    import,
                 },
             )
             .await?;
@@ -1127,6 +1164,7 @@ pub async fn set_publication(
             need_ids: None,
             publication,
             action,
+            import: false,
         },
     )
     .await?;
@@ -1158,6 +1196,7 @@ pub async fn set_status(
             need_ids: None,
             publication,
             action: "set_status",
+            import: false,
         },
     )
     .await?;
@@ -1200,6 +1239,7 @@ pub async fn change_need_links(
         need_ids: Some(&current),
         publication,
         action,
+        import: false,
     };
     let record = apply_change(&*txn, store.features(), who, &before, change).await?;
     txn.commit().await?;

@@ -212,3 +212,94 @@ pub fn escape_like(text: &str) -> String {
     }
     out
 }
+
+/// An organisation named in imported data.
+#[derive(Debug, Clone)]
+pub struct Sighting {
+    /// IATI organisation identifier.
+    pub org_ref: String,
+    /// Name as given; the reference stands in when empty.
+    pub name: String,
+    /// IATI OrganisationType code, when given.
+    pub iati_type: Option<String>,
+}
+
+/// The registry's kind for an organisation known only from IATI data.
+pub fn kind_from_iati(org_ref: &str, iati_type: Option<&str>) -> OrganisationKind {
+    if org_ref == "XM-DAC-41128" {
+        return OrganisationKind::Unodc;
+    }
+    if org_ref.starts_with("XM-DAC-41") {
+        return OrganisationKind::OtherUn;
+    }
+    match iati_type {
+        Some("10" | "11" | "15") => OrganisationKind::DonorState,
+        Some("40") => OrganisationKind::OtherIgo,
+        Some("30" | "70" | "71" | "72" | "73") => OrganisationKind::PrivateSector,
+        Some("80") => OrganisationKind::Academic,
+        _ => OrganisationKind::Ngo,
+    }
+}
+
+/// Registers the organisations an import names that the registry does not know yet ("created
+/// on first sight"), audited as the importer's; returns how many were created.
+pub async fn ensure_seen(
+    store: &Store,
+    who: &Principal,
+    seen: &[Sighting],
+) -> Result<usize, StoreError> {
+    let refs: Vec<String> = seen.iter().map(|s| s.org_ref.clone()).collect();
+    let known = by_refs(store.db(), &refs).await?;
+    let missing: Vec<&Sighting> = seen
+        .iter()
+        .filter(|s| !known.contains_key(&s.org_ref))
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let txn = store.begin_write().await?;
+    let mut created = 0;
+    let mut done = std::collections::HashSet::new();
+    for s in missing {
+        if !done.insert(s.org_ref.as_str()) || by_ref(&*txn, &s.org_ref).await?.is_some() {
+            continue;
+        }
+        let iati_type = s
+            .iati_type
+            .clone()
+            .filter(|t| aidgraph_domain::codes::ORGANISATION_TYPE.get(t).is_some());
+        let name: String = if s.name.trim().is_empty() {
+            s.org_ref.clone()
+        } else {
+            s.name
+                .trim()
+                .chars()
+                .take(aidgraph_domain::organisation::MAX_NAME_LEN)
+                .collect()
+        };
+        let data = OrganisationData {
+            org_ref: s.org_ref.clone(),
+            name,
+            kind: kind_from_iati(&s.org_ref, iati_type.as_deref()),
+            iati_type,
+            country: None,
+        };
+        let record = insert(&*txn, &data).await?;
+        audit::record(
+            &*txn,
+            who,
+            AuditEvent::<(), _> {
+                entity: "organisation",
+                entity_id: record.id,
+                action: "create_on_import",
+                before: None,
+                after: Some(&data),
+                on_behalf_of: None,
+            },
+        )
+        .await?;
+        created += 1;
+    }
+    txn.commit().await?;
+    Ok(created)
+}

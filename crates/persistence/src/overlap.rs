@@ -953,6 +953,16 @@ pub async fn review(
         id,
     )
     .await?;
+    // The decision may merge or split coordination groups, so coverage may change.
+    let links = activities::need_ids_of(&*txn, &[a.id, b.id]).await?;
+    for (activity_id, need_ids) in links {
+        let org = if activity_id == a.id {
+            &a.data.reporting_org
+        } else {
+            &b.data.reporting_org
+        };
+        activities::coverage_events(&*txn, &need_ids, org).await?;
+    }
     txn.commit().await?;
     store.events().wake();
     by_ids(store.db(), &[id])
@@ -999,4 +1009,35 @@ pub async fn activity_need_ids(
         .into_iter()
         .map(|l| l.activity_id)
         .collect())
+}
+
+/// Fills the feature cache with every published activity, so the first writes and dry runs
+/// after start-up do not parse thousands of stored documents. Returns how many were cached.
+pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
+    let mut after = 0i64;
+    let mut cached = 0;
+    loop {
+        let rows = activity::Entity::find()
+            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+            .filter(activity::Column::Id.gt(after))
+            .order_by_asc(activity::Column::Id)
+            .limit(2000)
+            .all(store.db())
+            .await?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            break;
+        };
+        after = last;
+        let records: Vec<ActivityRecord> = rows
+            .into_iter()
+            .map(activities::record_from_model)
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<&ActivityRecord> = records.iter().collect();
+        let features = features_of(store.db(), &refs).await?;
+        for (record, f) in records.iter().zip(features) {
+            store.features().put(record.id, record.version, Arc::new(f));
+        }
+        cached += records.len();
+    }
+    Ok(cached)
 }

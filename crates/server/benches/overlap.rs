@@ -83,6 +83,10 @@ async fn run(backend: &str, url: String, size: usize, requests: usize) -> anyhow
     let summary = aidgraph::app::recompute(&store, None).await?;
     let recompute = started.elapsed().as_secs_f64();
 
+    // As `serve` does at start-up.
+    let started = Instant::now();
+    let warmed = aidgraph_persistence::overlap::warm_cache(&store).await?;
+    let warm = started.elapsed().as_secs_f64();
     let auth = aidgraph::app::authenticator(&config)?;
     let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -173,6 +177,7 @@ async fn run(backend: &str, url: String, size: usize, requests: usize) -> anyhow
         peak_rss_mib(),
     );
     println!("         {summary}");
+    println!("         feature cache warmed with {warmed} activities in {warm:.1} s");
     store.close().await?;
     Ok(())
 }

@@ -87,6 +87,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("starting the event publisher")?;
     let auth = authenticator(&config)?;
     let app = build_router(&config, store.clone(), auth);
+    let warming = store.clone();
+    tokio::spawn(async move {
+        match aidgraph_persistence::overlap::warm_cache(&warming).await {
+            Ok(n) => tracing::info!(activities = n, "overlap feature cache warmed"),
+            Err(e) => tracing::warn!(error = %e, "warming the overlap feature cache failed"),
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding AIDGRAPH_BIND {}", config.bind))?;
@@ -156,4 +163,105 @@ pub async fn recompute(store: &Store, country: Option<&str>) -> anyhow::Result<S
         summary.changed,
         summary.removed
     ))
+}
+
+/// The operator running a command-line tool: an administrator.
+fn operator() -> aidgraph_domain::access::Principal {
+    aidgraph_domain::access::Principal {
+        subject: "cli".into(),
+        role: aidgraph_domain::vocab::Role::Admin,
+        org: None,
+        country: None,
+    }
+}
+
+/// `aidgraph import iati`: imports each file with progress on standard error and prints a
+/// summary per file.
+pub async fn import_iati(
+    store: &Store,
+    files: &[std::path::PathBuf],
+    as_provider: Option<&str>,
+) -> anyhow::Result<()> {
+    let who = match as_provider {
+        Some(org) => aidgraph_domain::access::Principal {
+            subject: format!("cli:{org}"),
+            role: aidgraph_domain::vocab::Role::Provider,
+            org: Some(org.to_owned()),
+            country: None,
+        },
+        None => operator(),
+    };
+    let mut failed = false;
+    for path in files {
+        let file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("opening {}", path.display()))?;
+        let started = std::time::Instant::now();
+        let name = path.display().to_string();
+        let summary = aidgraph_api::iati::import(
+            store,
+            &who,
+            tokio::io::BufReader::with_capacity(64 * 1024, file),
+            |s| {
+                if s.read % 500 == 0 {
+                    eprintln!("{name}: {} activities read", s.read);
+                }
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{name} (IATI {}): read {}, created {}, updated {}, unchanged {}, skipped {}; {} organisations registered; {:.1} s",
+            if summary.version.is_empty() {
+                "?"
+            } else {
+                &summary.version
+            },
+            summary.read,
+            summary.created,
+            summary.updated,
+            summary.unchanged,
+            summary.skipped.len(),
+            summary.organisations_created,
+            started.elapsed().as_secs_f64()
+        );
+        for s in &summary.skipped {
+            println!(
+                "  skipped line {} {}: {}",
+                s.line,
+                if s.identifier.is_empty() {
+                    "(no identifier)"
+                } else {
+                    &s.identifier
+                },
+                s.reason
+            );
+        }
+        if let Some(error) = &summary.error {
+            println!("  stopped: {error}");
+            failed = true;
+        }
+    }
+    if failed {
+        anyhow::bail!("some files could not be read to the end");
+    }
+    Ok(())
+}
+
+/// `aidgraph export iati|csv`: published activities to standard output.
+pub async fn export(
+    store: &Store,
+    filter: &aidgraph_api::iati::ExportFilter,
+    csv: bool,
+) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = if csv {
+        aidgraph_api::iati::export_csv(store, &operator(), filter, &mut out).await?
+    } else {
+        aidgraph_api::iati::export_iati(store, &operator(), filter, &mut out).await?
+    };
+    std::io::Write::flush(&mut out)?;
+    eprintln!("{written} activities exported");
+    Ok(())
 }

@@ -25,6 +25,16 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Import activities.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export published activities to standard output.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Overlap flags.
     Overlaps {
         #[command(subcommand)]
@@ -45,6 +55,41 @@ enum Command {
     /// Load a small demo registry: providers, two recipient states with published needs, and
     /// activities that overlap. Safe to run twice.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import IATI activity files (versions 1.0x and 2.0x); each activity is upserted by
+    /// identifier, so importing twice changes nothing.
+    Iati {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Import as this provider: only activities it reports are imported.
+        #[arg(long)]
+        as_provider: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Only activities in this recipient country.
+    #[arg(long)]
+    country: Option<String>,
+    /// Only activities reported by, or run with, this organisation.
+    #[arg(long)]
+    provider: Option<String>,
+    /// Only activities in this sector (e.g. DAC 15130).
+    #[arg(long)]
+    sector: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// IATI 2.03 XML.
+    Iati(ExportArgs),
+    /// CSV, one row per activity, codes with their names.
+    Csv(ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +182,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Schema => {
             print!("{}", aidgraph_api::sdl());
             Ok(())
+        }
+        Command::Import {
+            command: ImportCommand::Iati { files, as_provider },
+        } => {
+            let store = app::connect_and_migrate(&config).await?;
+            app::import_iati(&store, &files, as_provider.as_deref()).await
+        }
+        Command::Export { command } => {
+            let store = app::connect_and_migrate(&config).await?;
+            let (args, csv) = match command {
+                ExportCommand::Iati(a) => (a, false),
+                ExportCommand::Csv(a) => (a, true),
+            };
+            let filter = aidgraph_api::iati::ExportFilter {
+                country: args.country,
+                provider: args.provider,
+                sector: args.sector,
+            };
+            app::export(&store, &filter, csv).await
         }
         Command::Overlaps {
             command: OverlapsCommand::Recompute { country },

@@ -268,6 +268,8 @@ impl ActivityInput {
                 tied_status: paris.tied_status,
                 programme_based: paris.programme_based,
             },
+            iati: Default::default(),
+            lenient: false,
         };
         (submission, self.addresses_needs)
     }

@@ -1,0 +1,348 @@
+//! IATI in and out, shared by the HTTP endpoints and the command line: a streamed import that
+//! upserts each activity by identifier (so a second import changes nothing) and reports what
+//! it read, stored and skipped; an IATI 2.03 export and a CSV export of a filtered set.
+
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::codes::{ACTIVITY_STATUS, COUNTRY, SECTOR, SECTOR_CATEGORY};
+use aidgraph_domain::vocab::Role;
+use aidgraph_iati::reader::{IatiReader, ReadError};
+use aidgraph_iati::{map_activity, writer};
+use aidgraph_persistence::activities::{self, ActivityFilter, ActivityOrder, UpsertOutcome};
+use aidgraph_persistence::organisations::{self, Sighting};
+use aidgraph_persistence::{PageRequest, Store, StoreError};
+use serde::Serialize;
+use std::io::Write;
+use tokio::io::AsyncBufRead;
+
+/// An activity that was not stored, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Its IATI identifier, when it has one.
+    pub identifier: String,
+    /// The line of its `<iati-activity>` tag.
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    /// The file's IATI version.
+    pub version: String,
+    /// Activities read.
+    pub read: u64,
+    /// Activities registered for the first time.
+    pub created: u64,
+    /// Activities changed.
+    pub updated: u64,
+    /// Activities already stored as read.
+    pub unchanged: u64,
+    /// Organisations registered on first sight.
+    pub organisations_created: u64,
+    /// Activities skipped, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Details left out of stored activities (first 100).
+    pub warnings: Vec<String>,
+    /// Set when the file could not be read to its end; what was stored before stays.
+    pub error: Option<String>,
+}
+
+/// Why an import could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The caller may not import.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports every activity of an `iati-activities` stream. A provider imports only activities
+/// it reports (others are skipped); coordinators and admins import any. `progress` is called
+/// after each activity.
+pub async fn import<R: AsyncBufRead + Unpin>(
+    store: &Store,
+    who: &Principal,
+    source: R,
+    mut progress: impl FnMut(&ImportSummary),
+) -> Result<ImportSummary, ImportError> {
+    if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
+        return Err(ImportError::Forbidden(
+            "only providers, coordinators and administrators import IATI data".into(),
+        ));
+    }
+    let mut reader = IatiReader::new(source);
+    let mut summary = ImportSummary::default();
+    loop {
+        let raw = match reader.next_activity().await {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(e @ (ReadError::Malformed { .. } | ReadError::NotIati(_))) => {
+                summary.error = Some(e.to_string());
+                break;
+            }
+        };
+        summary.version.clone_from(&reader.version);
+        summary.read += 1;
+        let skip = |summary: &mut ImportSummary, identifier: String, reason: String| {
+            summary.skipped.push(Skipped {
+                identifier,
+                line: raw.line,
+                reason,
+            });
+        };
+        let mapped = match map_activity(&raw.element) {
+            Ok(m) => m,
+            Err(e) => {
+                skip(&mut summary, e.identifier, e.reason);
+                progress(&summary);
+                continue;
+            }
+        };
+        let identifier = mapped.data.iati_identifier.clone();
+        if !who.may_import_activity(&mapped.data.reporting_org) {
+            skip(
+                &mut summary,
+                identifier,
+                format!(
+                    "reported by {}; a provider imports only its own activities",
+                    mapped.data.reporting_org
+                ),
+            );
+            progress(&summary);
+            continue;
+        }
+        for w in mapped.warnings {
+            if summary.warnings.len() < 100 {
+                summary.warnings.push(format!("{identifier}: {w}"));
+            }
+        }
+        let seen: Vec<Sighting> = mapped
+            .organisations
+            .into_iter()
+            .map(|o| Sighting {
+                org_ref: o.org_ref,
+                name: o.name,
+                iati_type: o.iati_type,
+            })
+            .collect();
+        summary.organisations_created +=
+            organisations::ensure_seen(store, who, &seen).await? as u64;
+        match activities::upsert_imported(store, who, mapped.data).await {
+            Ok((_, UpsertOutcome::Created)) => summary.created += 1,
+            Ok((_, UpsertOutcome::Updated)) => summary.updated += 1,
+            Ok((_, UpsertOutcome::Unchanged)) => summary.unchanged += 1,
+            Err(StoreError::Invalid(v)) => skip(&mut summary, identifier, v.to_string()),
+            Err(StoreError::Forbidden(m) | StoreError::Conflict(m)) => {
+                skip(&mut summary, identifier, m);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        progress(&summary);
+    }
+    Ok(summary)
+}
+
+/// Which activities to export; only published ones leave the registry.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Recipient country.
+    pub country: Option<String>,
+    /// Reporting or participating organisation.
+    pub provider: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+}
+
+fn query(filter: &ExportFilter) -> ActivityFilter {
+    ActivityFilter {
+        recipient_country: filter.country.clone(),
+        provider: filter.provider.clone(),
+        sector: filter.sector.clone(),
+        publication: Some(aidgraph_domain::vocab::Publication::Published),
+        ..ActivityFilter::default()
+    }
+}
+
+/// Calls `each` with every page of published activities matching `filter`.
+async fn pages(
+    store: &Store,
+    who: &Principal,
+    filter: &ExportFilter,
+    mut each: impl FnMut(Vec<activities::ActivityRecord>, writer::OrgLabels) -> std::io::Result<()>,
+) -> Result<u64, StoreError> {
+    let query = query(filter);
+    let mut after = None;
+    let mut count = 0;
+    loop {
+        let page = activities::list(
+            store.db(),
+            who,
+            &query,
+            ActivityOrder::CreatedAsc,
+            &PageRequest { first: 500, after },
+        )
+        .await?;
+        let mut refs: Vec<String> = Vec::new();
+        for (_, a) in &page.items {
+            refs.push(a.data.reporting_org.clone());
+            refs.extend(a.data.participating_orgs.iter().map(|p| p.org_ref.clone()));
+        }
+        refs.sort();
+        refs.dedup();
+        let labels: writer::OrgLabels = organisations::by_refs(store.db(), &refs)
+            .await?
+            .into_iter()
+            .map(|(r, o)| (r, (o.data.name, o.data.iati_type)))
+            .collect();
+        after = page.items.last().map(|(c, _)| c.clone());
+        count += page.items.len() as u64;
+        let has_next = page.has_next;
+        each(page.items.into_iter().map(|(_, a)| a).collect(), labels)
+            .map_err(|e| StoreError::Corrupt(format!("writing the export: {e}")))?;
+        if !has_next {
+            return Ok(count);
+        }
+    }
+}
+
+/// Writes the published activities matching `filter` as an IATI 2.03 document. Activities
+/// without any date (the schema needs one) are left out; returns how many were written.
+pub async fn export_iati(
+    store: &Store,
+    who: &Principal,
+    filter: &ExportFilter,
+    out: &mut impl Write,
+) -> Result<u64, StoreError> {
+    let io = |e: std::io::Error| StoreError::Corrupt(format!("writing the export: {e}"));
+    writer::begin(out, &chrono::Utc::now().to_rfc3339()).map_err(io)?;
+    let mut written = 0;
+    pages(store, who, filter, |page, labels| {
+        for a in page.iter().filter(|a| writer::exportable(&a.data)) {
+            writer::activity(out, &a.data, &labels)?;
+            written += 1;
+        }
+        Ok(())
+    })
+    .await?;
+    writer::end(out).map_err(io)?;
+    Ok(written)
+}
+
+fn shares(items: impl Iterator<Item = (String, String, Option<rust_decimal::Decimal>)>) -> String {
+    items
+        .map(|(code, name, pct)| match pct {
+            Some(p) => format!("{code} {name} ({}%)", p.normalize()),
+            None => format!("{code} {name}"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Writes the published activities matching `filter` as CSV, one row per activity, codes with
+/// their names.
+pub async fn export_csv(
+    store: &Store,
+    who: &Principal,
+    filter: &ExportFilter,
+    out: &mut impl Write,
+) -> Result<u64, StoreError> {
+    let mut csv = csv::Writer::from_writer(out);
+    let header = [
+        "iati_identifier",
+        "title",
+        "reporting_org",
+        "reporting_org_name",
+        "status",
+        "status_name",
+        "planned_start",
+        "planned_end",
+        "actual_start",
+        "actual_end",
+        "recipient_countries",
+        "sectors",
+        "priority_areas",
+        "provisions",
+        "assistance_types",
+        "budget_amount",
+        "budget_currency",
+    ];
+    csv.write_record(header)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let count = pages(store, who, filter, |page, labels| {
+        for a in page {
+            let d = &a.data;
+            let date = |x: Option<chrono::NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
+            let status = d.status.iati_code().to_string();
+            let row = vec![
+                d.iati_identifier.clone(),
+                d.title(None).to_owned(),
+                d.reporting_org.clone(),
+                labels
+                    .get(&d.reporting_org)
+                    .map(|l| l.0.clone())
+                    .unwrap_or_default(),
+                status.clone(),
+                ACTIVITY_STATUS
+                    .name_of(&status)
+                    .unwrap_or_default()
+                    .to_owned(),
+                date(d.planned_start),
+                date(d.planned_end),
+                date(d.actual_start),
+                date(d.actual_end),
+                shares(d.recipient_countries.iter().map(|c| {
+                    (
+                        c.code.clone(),
+                        COUNTRY.name_of(&c.code).unwrap_or_default().to_owned(),
+                        c.percentage,
+                    )
+                })),
+                shares(d.sectors.iter().map(|s| {
+                    let name = match s.vocabulary.as_str() {
+                        "1" => SECTOR.name_of(&s.code),
+                        "2" => SECTOR_CATEGORY.name_of(&s.code),
+                        _ => None,
+                    };
+                    (
+                        s.code.clone(),
+                        name.unwrap_or_default().to_owned(),
+                        s.percentage,
+                    )
+                })),
+                d.priority_areas
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                d.provisions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                d.assistance_types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                d.budget
+                    .as_ref()
+                    .map(|b| b.amount.normalize().to_string())
+                    .unwrap_or_default(),
+                d.budget
+                    .as_ref()
+                    .map(|b| b.currency.clone())
+                    .unwrap_or_default(),
+            ];
+            csv.write_record(row).map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    })
+    .await?;
+    csv.flush()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(count)
+}
