@@ -1,0 +1,411 @@
+//! IATI in and out: every shared file imports (with skipped activities reported), importing
+//! twice changes nothing, the export validates against the IATI 2.03 schema, a round trip
+//! keeps what the registry holds, real providers' overlaps show up, and the HTTP upload keeps
+//! providers to their own activities. Tests that need `../shared` skip with a message when it
+//! is absent.
+
+use aidgraph_api::iati::{self, ExportFilter, ImportSummary};
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::vocab::Role;
+use aidgraph_persistence::activities;
+use aidgraph_tests::{TestApp, error_code};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn shared(path: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(path);
+    p.exists().then_some(p)
+}
+
+fn admin() -> Principal {
+    Principal {
+        subject: "test".into(),
+        role: Role::Admin,
+        org: None,
+        country: None,
+    }
+}
+
+async fn import_file(app: &TestApp, path: &PathBuf) -> ImportSummary {
+    let file = tokio::fs::File::open(path)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    iati::import(
+        &app.store,
+        &admin(),
+        tokio::io::BufReader::new(file),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (file, read, stored, skipped) as the shared files are today.
+const EXPECTED: &[(&str, u64, u64, usize)] = &[
+    ("aidstream-test_v103.xml", 1, 1, 0),
+    ("aidstream-test_v202.xml", 1, 1, 0),
+    ("dportal-covid_au-dfat_ca-gac_ngos_6.xml", 100, 100, 0),
+    ("dportal-covid_ec-fpi_71.xml", 100, 99, 1),
+    ("dportal-covid_ec-near_85.xml", 100, 100, 0),
+    ("dportal-covid_es-aecid_dk-ngos_11.xml", 100, 100, 0),
+    ("dportal-covid_gb-fcdo_22.xml", 100, 100, 0),
+    ("dportal-covid_iom_110.xml", 100, 100, 0),
+    ("dportal-covid_it-aics_v201_116.xml", 100, 100, 0),
+    ("dportal-covid_multilaterals-mixed_90.xml", 100, 100, 0),
+    ("dportal-covid_undp_100.xml", 100, 100, 0),
+    ("dportal-covid_usaid_57.xml", 100, 100, 0),
+    ("es-maec_indonesia_v201.xml", 83, 83, 0),
+    ("gb-dfid_albania_v201_hierarchy.xml", 8, 8, 0),
+    // Draft 1.0 files without activity or organisation identifiers: read, reported, skipped.
+    ("globalfund_v1.0-draft.xml", 7, 0, 7),
+    ("iati-standard-example-annotated-multi_v105.xml", 1, 1, 0),
+    ("iati-standard-example-annotated_v203.xml", 1, 1, 0),
+    ("iom_v203_577acts.xml", 577, 577, 0),
+    ("nl-mfa_v203_humanrights.xml", 13, 13, 0),
+    ("worldbank_v1.0-draft.xml", 16, 0, 16),
+];
+
+fn stored(s: &ImportSummary) -> u64 {
+    s.created + s.updated + s.unchanged
+}
+
+#[tokio::test]
+async fn shared_files_import_export_valid_iati_and_round_trip() {
+    let Some(dir) = shared("data/iati/activities") else {
+        eprintln!("skipped: ../shared/data/iati/activities is not present");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    for (file, read, stored_count, skipped) in EXPECTED {
+        let summary = import_file(&app, &dir.join(file)).await;
+        println!(
+            "{file}: read {}, stored {}, skipped {}",
+            summary.read,
+            stored(&summary),
+            summary.skipped.len()
+        );
+        for s in &summary.skipped {
+            println!("    line {} {}: {}", s.line, s.identifier, s.reason);
+            assert!(
+                !s.reason.is_empty() && s.line > 0,
+                "skips carry a line and a reason"
+            );
+        }
+        assert_eq!(
+            (summary.read, stored(&summary), summary.skipped.len()),
+            (*read, *stored_count, *skipped),
+            "{file}"
+        );
+        assert!(summary.error.is_none(), "{file}: {:?}", summary.error);
+    }
+    // Importing everything again changes nothing.
+    for (file, read, stored_count, _) in EXPECTED {
+        let again = import_file(&app, &dir.join(file)).await;
+        assert_eq!(
+            (again.read, again.unchanged, again.created, again.updated),
+            (*read, *stored_count, 0, 0),
+            "{file}"
+        );
+    }
+
+    // Real providers overlap in Tunisia.
+    let flags = app
+        .ok(
+            &app.admin(),
+            "{ overlapFlags(filter: { country: \"TN\" }) { totalCount edges { node { score
+                activityA { sectors { code } } activityB { sectors { code } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = flags["overlapFlags"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let justice = |a: &Value| {
+        a["sectors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["code"].as_str().is_some_and(|c| c.starts_with("151")))
+    };
+    assert!(
+        edges
+            .iter()
+            .any(|e| justice(&e["node"]["activityA"]) && justice(&e["node"]["activityB"])),
+        "a flag between governance activities in Tunisia: {flags:#}"
+    );
+
+    // The export validates against the IATI 2.03 schema.
+    let mut xml = Vec::new();
+    let written = iati::export_iati(&app.store, &admin(), &ExportFilter::default(), &mut xml)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(written > 1600, "{written} exported");
+    let export = std::env::temp_dir().join(format!("aidgraph-export-{}.xml", uuid::Uuid::new_v4()));
+    std::fs::write(&export, &xml).unwrap_or_else(|e| panic!("{e}"));
+    match (
+        shared("data/iati/schema/iati-activities-schema.xsd"),
+        which_xmllint(),
+    ) {
+        (Some(xsd), Some(xmllint)) => {
+            let out = std::process::Command::new(xmllint)
+                .args(["--noout", "--schema"])
+                .arg(&xsd)
+                .arg(&export)
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                out.status.success(),
+                "the export does not validate: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        _ => eprintln!("schema validation skipped: xmllint (libxml2-utils) is not installed"),
+    }
+
+    // Round trip into a fresh registry keeps what the registry holds.
+    let second = TestApp::spawn().await;
+    let summary = import_file(&second, &export).await;
+    assert_eq!(
+        (summary.read, summary.created, summary.skipped.len()),
+        (written, written, 0)
+    );
+    let first_all = all_activities(&app).await;
+    let second_all = all_activities(&second).await;
+    assert_eq!(second_all.len() as u64, written);
+    for (id, b) in &second_all {
+        let a = first_all
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} appeared from nowhere"));
+        assert_eq!(a.iati_identifier, b.iati_identifier);
+        assert_eq!(a.reporting_org, b.reporting_org, "{id}");
+        if a.participating_orgs.is_empty() {
+            assert_eq!(
+                b.participating_orgs.len(),
+                1,
+                "{id}: the reporting organisation stands in"
+            );
+        } else {
+            assert_eq!(a.participating_orgs, b.participating_orgs, "{id}");
+        }
+        assert_eq!(a.recipient_countries, b.recipient_countries, "{id}");
+        assert_eq!(a.sectors, b.sectors, "{id}");
+        assert_eq!(
+            (
+                a.planned_start,
+                a.planned_end,
+                a.actual_start,
+                a.actual_end,
+                a.status
+            ),
+            (
+                b.planned_start,
+                b.planned_end,
+                b.actual_start,
+                b.actual_end,
+                b.status
+            ),
+            "{id}"
+        );
+        assert_eq!(a.transactions, b.transactions, "{id}");
+        assert_eq!(a.related_activities, b.related_activities, "{id}");
+        assert_eq!(a.titles, b.titles, "{id}");
+    }
+    let _ = std::fs::remove_file(export);
+    app.cleanup().await;
+    second.cleanup().await;
+}
+
+fn which_xmllint() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("xmllint"))
+            .find(|p| p.is_file())
+    })
+}
+
+async fn all_activities(
+    app: &TestApp,
+) -> std::collections::HashMap<String, aidgraph_domain::activity::ActivityData> {
+    let mut out = std::collections::HashMap::new();
+    let mut after = None;
+    loop {
+        let page = activities::list(
+            app.store.db(),
+            &admin(),
+            &Default::default(),
+            Default::default(),
+            &aidgraph_persistence::PageRequest { first: 500, after },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        after = page.items.last().map(|(c, _)| c.clone());
+        let more = page.has_next;
+        for (_, a) in page.items {
+            out.insert(a.data.iati_identifier.clone(), a.data);
+        }
+        if !more {
+            return out;
+        }
+    }
+}
+
+const SMALL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<iati-activities version="2.03">
+ <iati-activity default-currency="EUR">
+  <iati-identifier>DE-1-IMPORT-1</iati-identifier>
+  <reporting-org ref="DE-1" type="10"><narrative>Germany</narrative></reporting-org>
+  <title><narrative>Border management training</narrative></title>
+  <description><narrative>Training of border officers.</narrative></description>
+  <participating-org ref="DE-1" role="1"/>
+  <participating-org ref="XM-DAC-41128" role="4"><narrative>UNODC</narrative></participating-org>
+  <activity-status code="2"/>
+  <activity-date type="1" iso-date="2026-01-01"/>
+  <activity-date type="3" iso-date="2026-12-31"/>
+  <recipient-country code="KE" percentage="100"/>
+  <sector vocabulary="1" code="15210" percentage="100"/>
+  <transaction><transaction-type code="3"/><transaction-date iso-date="2026-02-01"/><value currency="EUR" value-date="2026-02-01">-500</value></transaction>
+ </iati-activity>
+ <iati-activity>
+  <iati-identifier>GB-GOV-1-IMPORT-2</iati-identifier>
+  <reporting-org ref="GB-GOV-1" type="10"><narrative>United Kingdom</narrative></reporting-org>
+  <title><narrative>Prosecutor mentoring</narrative></title>
+  <participating-org ref="GB-GOV-1" role="1"/>
+  <activity-status code="2"/>
+  <activity-date type="1" iso-date="2026-01-01"/>
+  <recipient-country code="KE"/>
+ </iati-activity>
+</iati-activities>
+"#;
+
+async fn upload(app: &TestApp, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/iati/import"))
+        .header("content-type", "application/xml")
+        .body(body.to_owned());
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn uploads_keep_providers_to_their_own_activities_and_report_malformed_files() {
+    let app = TestApp::spawn().await;
+    let (status, body) = upload(&app, None, SMALL).await;
+    assert_eq!((status, error_code(&body)), (401, Some("UNAUTHENTICATED")));
+    let (status, body) = upload(&app, Some(&app.token(Role::Viewer, None, None)), SMALL).await;
+    assert_eq!((status, error_code(&body)), (403, Some("FORBIDDEN")));
+
+    // Germany imports its own activity; the UK's is skipped with a reason.
+    let (status, summary) = upload(&app, Some(&app.provider("DE-1")), SMALL).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        (summary["read"].clone(), summary["created"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(summary["skipped"][0]["identifier"], "GB-GOV-1-IMPORT-2");
+    assert!(
+        summary["skipped"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("own activities")
+    );
+    assert_eq!(
+        summary["organisationsCreated"], 2,
+        "Germany and UNODC, on first sight"
+    );
+
+    // A coordinator imports any; the second time nothing changes.
+    let coordinator = app.token(Role::Coordinator, None, None);
+    let (_, summary) = upload(&app, Some(&coordinator), SMALL).await;
+    assert_eq!(
+        (summary["created"].clone(), summary["unchanged"].clone()),
+        (json!(1), json!(1))
+    );
+    let (_, summary) = upload(&app, Some(&coordinator), SMALL).await;
+    assert_eq!(summary["unchanged"], 2);
+
+    // The imported activity reads back, negative disbursement included.
+    let read = app
+        .ok(
+            &app.token(Role::Viewer, None, None),
+            "{ activity(iatiIdentifier: \"DE-1-IMPORT-1\") { publication participatingOrgs { role organisation { name } }
+                transactions { type value { amount currency } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(read["activity"]["publication"], "PUBLISHED");
+    assert_eq!(
+        read["activity"]["participatingOrgs"][1]["organisation"]["name"],
+        "UNODC"
+    );
+    assert_eq!(
+        read["activity"]["transactions"][0]["value"],
+        json!({ "amount": "-500", "currency": "EUR" })
+    );
+
+    // A file cut off mid-activity: what came before is stored, the broken one is not.
+    let cut = SMALL
+        .replace(" </iati-activity>\n</iati-activities>\n", "")
+        .replace("DE-1-IMPORT-1", "DE-1-IMPORT-3");
+    let (status, summary) = upload(&app, Some(&coordinator), &cut).await;
+    assert_eq!(status, 200);
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("malformed XML"),
+        "{summary}"
+    );
+    assert_eq!(summary["created"], 1, "{summary}");
+    let count = app
+        .ok(&coordinator, "{ activities { totalCount } }", json!({}))
+        .await;
+    assert_eq!(count["activities"]["totalCount"], 3);
+
+    // Exports: IATI XML and CSV for a country.
+    let client = reqwest::Client::new();
+    let xml = client
+        .get(app.url("/iati/activities.xml?country=KE"))
+        .bearer_auth(&coordinator)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        xml.starts_with("<?xml") && xml.matches("<iati-activity").count() == 3,
+        "{xml}"
+    );
+    let csv = client
+        .get(app.url("/export/activities.csv?provider=DE-1"))
+        .bearer_auth(&coordinator)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("iati_identifier,title,reporting_org"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        csv.contains("KE Kenya (100%)")
+            && csv.contains("15210 Security system management and reform (100%)"),
+        "{csv}"
+    );
+    app.cleanup().await;
+}
