@@ -464,3 +464,47 @@ async fn write(
     txn.commit().await?;
     Ok(summary)
 }
+
+/// Rebuilds only the text corpus (document frequencies) from the published activities, for
+/// registries loaded in bulk whose flags are computed later (or not at all, in benchmarks).
+pub async fn rebuild_corpus(store: &Store) -> Result<usize, StoreError> {
+    let mut df: HashMap<String, u64> = HashMap::new();
+    let mut n = 0u64;
+    let mut after = 0i64;
+    loop {
+        let rows = activity::Entity::find()
+            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+            .filter(activity::Column::Id.gt(after))
+            .order_by_asc(activity::Column::Id)
+            .limit(5000)
+            .all(store.db())
+            .await?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            break;
+        };
+        after = last;
+        for row in rows {
+            let record = activities::record_from_model(row)?;
+            let f = OverlapFeatures::of(record.id, &record.data, BTreeMap::new(), &BTreeMap::new());
+            for (t, _) in f.terms {
+                *df.entry(t).or_insert(0) += 1;
+            }
+            n += 1;
+        }
+    }
+    let txn = store.begin_write().await?;
+    term_df::Entity::delete_many().exec(&*txn).await?;
+    let mut terms: Vec<(String, u64)> = df.into_iter().collect();
+    terms.push((overlap::DOCUMENT_COUNT.to_owned(), n));
+    terms.sort();
+    for part in terms.chunks(1000) {
+        term_df::Entity::insert_many(part.iter().map(|(t, c)| term_df::ActiveModel {
+            term: Set(t.clone()),
+            df: Set(i64::try_from(*c).unwrap_or(i64::MAX)),
+        }))
+        .exec(&*txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(terms.len())
+}

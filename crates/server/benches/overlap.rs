@@ -18,6 +18,7 @@ struct Args {
     postgres: Option<String>,
     requests: usize,
     sqlite: bool,
+    recompute: bool,
 }
 
 fn args() -> Args {
@@ -26,6 +27,7 @@ fn args() -> Args {
         postgres: std::env::var("AIDGRAPH_BENCH_POSTGRES_URL").ok(),
         requests: 300,
         sqlite: true,
+        recompute: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -41,6 +43,7 @@ fn args() -> Args {
             "--postgres" => out.postgres = it.next(),
             "--requests" => out.requests = it.next().and_then(|s| s.parse().ok()).unwrap_or(300),
             "--no-sqlite" => out.sqlite = false,
+            "--no-recompute" => out.recompute = false,
             _ => {}
         }
     }
@@ -67,7 +70,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-async fn run(backend: &str, url: String, size: usize, requests: usize) -> anyhow::Result<()> {
+async fn run(
+    backend: &str,
+    url: String,
+    size: usize,
+    requests: usize,
+    recompute: bool,
+) -> anyhow::Result<()> {
     let config = Config {
         database_url: url,
         jwt_secret: Some("benchmark-secret-0123456789-0123456789-xyz".into()),
@@ -80,7 +89,13 @@ async fn run(backend: &str, url: String, size: usize, requests: usize) -> anyhow
     let mut generator = bench_data::generate(&store, size, size / 10, 11, |_, _| {}).await?;
     let generated = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let summary = aidgraph::app::recompute(&store, None).await?;
+    let summary = if recompute {
+        aidgraph::app::recompute(&store, None).await?
+    } else {
+        // Latency only: the corpus is needed for text similarity; flags are not computed.
+        aidgraph_persistence::recompute::rebuild_corpus(&store).await?;
+        "full recompute skipped (--no-recompute); corpus rebuilt".to_owned()
+    };
     let recompute = started.elapsed().as_secs_f64();
 
     // As `serve` does at start-up.
@@ -190,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
             let dir = std::env::temp_dir().join(format!("aidgraph-bench-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir)?;
             let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-            run("sqlite", url, size, args.requests).await?;
+            run("sqlite", url, size, args.requests, args.recompute).await?;
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(server) = &args.postgres {
@@ -204,7 +219,14 @@ async fn main() -> anyhow::Result<()> {
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
             let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-            run("postgres", format!("{base}/{name}"), size, args.requests).await?;
+            run(
+                "postgres",
+                format!("{base}/{name}"),
+                size,
+                args.requests,
+                args.recompute,
+            )
+            .await?;
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await?;
