@@ -68,6 +68,25 @@ impl ActivityRecord {
     }
 }
 
+/// The next page of published activities after row id `after`, in id order: for tools that
+/// walk the whole registry (recompute, cache warming, corpus rebuild).
+pub async fn published_after(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<ActivityRecord>, StoreError> {
+    activity::Entity::find()
+        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+        .filter(activity::Column::Id.gt(after))
+        .order_by_asc(activity::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(ActivityRecord::from_model)
+        .collect()
+}
+
 /// Reads a stored row back into a record.
 pub fn record_from_model(m: activity::Model) -> Result<ActivityRecord, StoreError> {
     ActivityRecord::from_model(m)
@@ -586,105 +605,107 @@ async fn write_children(
         .exec(conn)
         .await?;
 
-    let countries: Vec<_> = data
-        .recipient_countries
-        .iter()
-        .map(|c| activity_country::ActiveModel {
-            activity_id: Set(id),
-            code: Set(c.code.clone()),
-            percentage: Set(c.percentage.map(|p| p.to_string())),
-        })
-        .collect();
-    if !countries.is_empty() {
-        activity_country::Entity::insert_many(countries)
-            .exec(conn)
-            .await?;
-    }
-    let sectors: Vec<_> = data
-        .sectors
-        .iter()
-        .map(|s| activity_sector::ActiveModel {
-            activity_id: Set(id),
-            vocabulary: Set(s.vocabulary.clone()),
-            code: Set(s.code.clone()),
-            percentage: Set(s.percentage.map(|p| p.to_string())),
-        })
-        .collect();
-    if !sectors.is_empty() {
-        activity_sector::Entity::insert_many(sectors)
-            .exec(conn)
-            .await?;
-    }
-    let mut tags: Vec<(&str, String)> = Vec::new();
-    tags.extend(
-        data.priority_areas
-            .iter()
-            .map(|p| (TAG_PRIORITY_AREA, p.as_str().to_owned())),
-    );
-    tags.extend(
-        data.provisions
-            .iter()
-            .map(|p| (TAG_PROVISION, p.to_string())),
-    );
-    tags.extend(
-        data.assistance_types
-            .iter()
-            .map(|t| (TAG_ASSISTANCE_TYPE, t.as_str().to_owned())),
-    );
-    tags.extend(
-        data.beneficiary_institutions
-            .iter()
-            .map(|b| (TAG_BENEFICIARY, b.as_str().to_owned())),
-    );
-    // An activity's own identifier counts among its external ids (DESIGN.md §4).
-    let mut external: Vec<&String> = data.external_ids.iter().collect();
-    if !external.contains(&&data.iati_identifier) {
-        external.push(&data.iati_identifier);
-    }
-    tags.extend(external.into_iter().map(|e| (TAG_EXTERNAL_ID, e.clone())));
-    if !tags.is_empty() {
-        activity_tag::Entity::insert_many(tags.into_iter().map(|(kind, value)| {
-            activity_tag::ActiveModel {
+    let mut rows = ChildRows::default();
+    rows.add(id, data, participants);
+    rows.insert(conn).await
+}
+
+/// The child rows of activities (countries, sectors, tags, participants, related
+/// identifiers), built from their data and inserted in chunks.
+#[derive(Default)]
+struct ChildRows {
+    countries: Vec<activity_country::ActiveModel>,
+    sectors: Vec<activity_sector::ActiveModel>,
+    tags: Vec<activity_tag::ActiveModel>,
+    participants: Vec<activity_participant::ActiveModel>,
+    related: Vec<activity_related::ActiveModel>,
+}
+
+impl ChildRows {
+    /// Adds the rows of activity `id`; `participants` are the organisation ids of its
+    /// participating organisations, in order.
+    fn add(&mut self, id: i64, data: &ActivityData, participants: &[i64]) {
+        self.countries
+            .extend(
+                data.recipient_countries
+                    .iter()
+                    .map(|c| activity_country::ActiveModel {
+                        activity_id: Set(id),
+                        code: Set(c.code.clone()),
+                        percentage: Set(c.percentage.map(|p| p.to_string())),
+                    }),
+            );
+        self.sectors
+            .extend(data.sectors.iter().map(|s| activity_sector::ActiveModel {
                 activity_id: Set(id),
-                kind: Set(kind.to_owned()),
-                value: Set(value),
+                vocabulary: Set(s.vocabulary.clone()),
+                code: Set(s.code.clone()),
+                percentage: Set(s.percentage.map(|p| p.to_string())),
+            }));
+        let mut tags: Vec<(&str, String)> = Vec::new();
+        tags.extend(
+            data.priority_areas
+                .iter()
+                .map(|p| (TAG_PRIORITY_AREA, p.as_str().to_owned())),
+        );
+        tags.extend(
+            data.provisions
+                .iter()
+                .map(|p| (TAG_PROVISION, p.to_string())),
+        );
+        tags.extend(
+            data.assistance_types
+                .iter()
+                .map(|t| (TAG_ASSISTANCE_TYPE, t.as_str().to_owned())),
+        );
+        tags.extend(
+            data.beneficiary_institutions
+                .iter()
+                .map(|b| (TAG_BENEFICIARY, b.as_str().to_owned())),
+        );
+        // An activity's own identifier counts among its external ids (DESIGN.md §4).
+        let mut external: Vec<&String> = data.external_ids.iter().collect();
+        if !external.contains(&&data.iati_identifier) {
+            external.push(&data.iati_identifier);
+        }
+        tags.extend(external.into_iter().map(|e| (TAG_EXTERNAL_ID, e.clone())));
+        self.tags.extend(
+            tags.into_iter()
+                .map(|(kind, value)| activity_tag::ActiveModel {
+                    activity_id: Set(id),
+                    kind: Set(kind.to_owned()),
+                    value: Set(value),
+                }),
+        );
+        self.participants
+            .extend(
+                data.participating_orgs
+                    .iter()
+                    .zip(participants)
+                    .map(|(p, org_id)| activity_participant::ActiveModel {
+                        activity_id: Set(id),
+                        organisation_id: Set(*org_id),
+                        role: Set(p.role.as_str().to_owned()),
+                        activity_ref: Set(p.activity_id.clone()),
+                        ..Default::default()
+                    }),
+            );
+        self.related.extend(data.related_activities.iter().map(|r| {
+            activity_related::ActiveModel {
+                activity_id: Set(id),
+                related_identifier: Set(r.iati_identifier.clone()),
+                kind: Set(r.kind.as_str().to_owned()),
             }
-        }))
-        .exec(conn)
-        .await?;
+        }));
     }
-    let participant_rows: Vec<_> = data
-        .participating_orgs
-        .iter()
-        .zip(participants)
-        .map(|(p, org_id)| activity_participant::ActiveModel {
-            activity_id: Set(id),
-            organisation_id: Set(*org_id),
-            role: Set(p.role.as_str().to_owned()),
-            activity_ref: Set(p.activity_id.clone()),
-            ..Default::default()
-        })
-        .collect();
-    if !participant_rows.is_empty() {
-        activity_participant::Entity::insert_many(participant_rows)
-            .exec(conn)
-            .await?;
+
+    async fn insert(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        insert_chunks(conn, self.countries).await?;
+        insert_chunks(conn, self.sectors).await?;
+        insert_chunks(conn, self.tags).await?;
+        insert_chunks(conn, self.participants).await?;
+        insert_chunks(conn, self.related).await
     }
-    let related: Vec<_> = data
-        .related_activities
-        .iter()
-        .map(|r| activity_related::ActiveModel {
-            activity_id: Set(id),
-            related_identifier: Set(r.iati_identifier.clone()),
-            kind: Set(r.kind.as_str().to_owned()),
-        })
-        .collect();
-    if !related.is_empty() {
-        activity_related::Entity::insert_many(related)
-            .exec(conn)
-            .await?;
-    }
-    Ok(())
 }
 
 async fn replace_need_links(
@@ -1309,11 +1330,7 @@ pub async fn bulk_insert(
             .iter()
             .map(|m| (m.iati_identifier.as_str(), m.id))
             .collect();
-        let mut countries = Vec::new();
-        let mut sectors = Vec::new();
-        let mut tags = Vec::new();
-        let mut participants = Vec::new();
-        let mut related = Vec::new();
+        let mut rows = ChildRows::default();
         let mut needs = Vec::new();
         let mut audits = Vec::new();
         let mut edges = Vec::new();
@@ -1322,62 +1339,12 @@ pub async fn bulk_insert(
                 .get(data.iati_identifier.as_str())
                 .copied()
                 .ok_or_else(|| StoreError::Corrupt("bulk insert lost a row".into()))?;
-            countries.extend(data.recipient_countries.iter().map(|c| {
-                activity_country::ActiveModel {
-                    activity_id: Set(id),
-                    code: Set(c.code.clone()),
-                    percentage: Set(c.percentage.map(|p| p.to_string())),
-                }
-            }));
-            sectors.extend(data.sectors.iter().map(|s| activity_sector::ActiveModel {
-                activity_id: Set(id),
-                vocabulary: Set(s.vocabulary.clone()),
-                code: Set(s.code.clone()),
-                percentage: Set(s.percentage.map(|p| p.to_string())),
-            }));
-            let mut t: Vec<(&str, String)> = Vec::new();
-            t.extend(
-                data.priority_areas
-                    .iter()
-                    .map(|p| (TAG_PRIORITY_AREA, p.as_str().to_owned())),
-            );
-            t.extend(
-                data.provisions
-                    .iter()
-                    .map(|p| (TAG_PROVISION, p.to_string())),
-            );
-            t.extend(
-                data.assistance_types
-                    .iter()
-                    .map(|a| (TAG_ASSISTANCE_TYPE, a.as_str().to_owned())),
-            );
-            t.extend(
-                data.beneficiary_institutions
-                    .iter()
-                    .map(|b| (TAG_BENEFICIARY, b.as_str().to_owned())),
-            );
-            let mut external: Vec<&String> = data.external_ids.iter().collect();
-            if !external.contains(&&data.iati_identifier) {
-                external.push(&data.iati_identifier);
-            }
-            t.extend(external.into_iter().map(|e| (TAG_EXTERNAL_ID, e.clone())));
-            tags.extend(
-                t.into_iter()
-                    .map(|(kind, value)| activity_tag::ActiveModel {
-                        activity_id: Set(id),
-                        kind: Set(kind.to_owned()),
-                        value: Set(value),
-                    }),
-            );
-            for p in &data.participating_orgs {
-                participants.push(activity_participant::ActiveModel {
-                    activity_id: Set(id),
-                    organisation_id: Set(org_id(&p.org_ref)?),
-                    role: Set(p.role.as_str().to_owned()),
-                    activity_ref: Set(p.activity_id.clone()),
-                    ..Default::default()
-                });
-            }
+            let participants = data
+                .participating_orgs
+                .iter()
+                .map(|p| org_id(&p.org_ref))
+                .collect::<Result<Vec<i64>, _>>()?;
+            rows.add(id, data, &participants);
             for r in data
                 .related_activities
                 .iter()
@@ -1394,15 +1361,6 @@ pub async fn bulk_insert(
                     });
                 }
             }
-            related.extend(
-                data.related_activities
-                    .iter()
-                    .map(|r| activity_related::ActiveModel {
-                        activity_id: Set(id),
-                        related_identifier: Set(r.iati_identifier.clone()),
-                        kind: Set(r.kind.as_str().to_owned()),
-                    }),
-            );
             let mut seen = HashSet::new();
             needs.extend(need_ids.iter().filter(|n| seen.insert(**n)).map(|n| {
                 activity_need::ActiveModel {
@@ -1424,11 +1382,7 @@ pub async fn bulk_insert(
                 ..Default::default()
             });
         }
-        insert_chunks(&*txn, countries).await?;
-        insert_chunks(&*txn, sectors).await?;
-        insert_chunks(&*txn, tags).await?;
-        insert_chunks(&*txn, participants).await?;
-        insert_chunks(&*txn, related).await?;
+        rows.insert(&*txn).await?;
         insert_chunks(&*txn, needs).await?;
         insert_chunks(&*txn, audits).await?;
         for part in edges.chunks(400) {

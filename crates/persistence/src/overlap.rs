@@ -1017,21 +1017,11 @@ pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
     let mut after = 0i64;
     let mut cached = 0;
     loop {
-        let rows = activity::Entity::find()
-            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-            .filter(activity::Column::Id.gt(after))
-            .order_by_asc(activity::Column::Id)
-            .limit(2000)
-            .all(store.db())
-            .await?;
-        let Some(last) = rows.last().map(|r| r.id) else {
+        let records = activities::published_after(store.db(), after, 2000).await?;
+        let Some(last) = records.last().map(|r| r.id) else {
             break;
         };
         after = last;
-        let records: Vec<ActivityRecord> = rows
-            .into_iter()
-            .map(activities::record_from_model)
-            .collect::<Result<_, _>>()?;
         let refs: Vec<&ActivityRecord> = records.iter().collect();
         let features = features_of(store.db(), &refs).await?;
         for (record, f) in records.iter().zip(features) {

@@ -76,21 +76,11 @@ async fn load_all(
     let mut out = Vec::with_capacity(total as usize);
     let mut after = 0i64;
     loop {
-        let rows = activity::Entity::find()
-            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-            .filter(activity::Column::Id.gt(after))
-            .order_by_asc(activity::Column::Id)
-            .limit(2000)
-            .all(store.db())
-            .await?;
-        let Some(last) = rows.last().map(|r| r.id) else {
+        let records = activities::published_after(store.db(), after, 2000).await?;
+        let Some(last) = records.last().map(|r| r.id) else {
             break;
         };
         after = last;
-        let records: Vec<ActivityRecord> = rows
-            .into_iter()
-            .map(activities::record_from_model)
-            .collect::<Result<_, _>>()?;
         let refs: Vec<&ActivityRecord> = records.iter().collect();
         let features = features_of(store.db(), &refs).await?;
         out.extend(records.into_iter().zip(features));
@@ -472,19 +462,12 @@ pub async fn rebuild_corpus(store: &Store) -> Result<usize, StoreError> {
     let mut n = 0u64;
     let mut after = 0i64;
     loop {
-        let rows = activity::Entity::find()
-            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-            .filter(activity::Column::Id.gt(after))
-            .order_by_asc(activity::Column::Id)
-            .limit(5000)
-            .all(store.db())
-            .await?;
-        let Some(last) = rows.last().map(|r| r.id) else {
+        let records = activities::published_after(store.db(), after, 5000).await?;
+        let Some(last) = records.last().map(|r| r.id) else {
             break;
         };
         after = last;
-        for row in rows {
-            let record = activities::record_from_model(row)?;
+        for record in records {
             let f = OverlapFeatures::of(record.id, &record.data, BTreeMap::new(), &BTreeMap::new());
             for (t, _) in f.terms {
                 *df.entry(t).or_insert(0) += 1;
