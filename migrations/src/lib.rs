@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_registry;
 mod m20261129_000002_create_overlap;
+mod m20261129_000003_create_candidate_windows;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_registry::Migration),
             Box::new(m20261129_000002_create_overlap::Migration),
+            Box::new(m20261129_000003_create_candidate_windows::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@
 use crate::activities::{self, ActivityRecord};
 use crate::audit::{self, AuditEvent};
 use crate::entities::{
-    activity, activity_country, activity_need, coordination_edge, need, overlap_flag,
+    activity, activity_need, candidate_window, coordination_edge, need, overlap_flag,
     overlap_flag_country, term_df,
 };
 use crate::error::StoreError;
@@ -181,11 +181,12 @@ async fn labels(
     Ok((titles, names))
 }
 
-/// Published, comparable activities (id and version) that share a country with `a` and
-/// whose windows overlap.
+/// Published, not cancelled activities (id and version) that share a country with `a` and
+/// whose windows overlap it within the look-back, read from `candidate_windows` alone.
 async fn candidates(
     conn: &impl ConnectionTrait,
     a: &OverlapFeatures,
+    exclude: Option<i64>,
     config: &OverlapConfig,
     today: NaiveDate,
 ) -> Result<Vec<(i64, i32)>, StoreError> {
@@ -195,27 +196,55 @@ async fn candidates(
     let horizon = today
         .checked_sub_months(Months::new(12 * config.lookback_years))
         .unwrap_or(NaiveDate::MIN);
-    Ok(activity::Entity::find()
+    let mut query = candidate_window::Entity::find()
         .select_only()
-        .column(activity::Column::Id)
-        .column(activity::Column::Version)
-        .filter(
-            activity::Column::Id.in_subquery(
-                Query::select()
-                    .column(activity_country::Column::ActivityId)
-                    .from(activity_country::Entity)
-                    .and_where(activity_country::Column::Code.is_in(a.countries.iter().cloned()))
-                    .to_owned(),
-            ),
-        )
-        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-        .filter(activity::Column::Status.ne("CANCELLED"))
-        .filter(activity::Column::WindowStart.lte(window.end))
-        .filter(activity::Column::WindowEnd.gte(Ord::max(window.start, horizon)))
-        .filter(activity::Column::IatiIdentifier.ne(a.identifier.clone()))
-        .into_tuple::<(i64, i32)>()
-        .all(conn)
-        .await?)
+        .column(candidate_window::Column::ActivityId)
+        .column(candidate_window::Column::Version)
+        .filter(candidate_window::Column::Code.is_in(a.countries.iter().cloned()))
+        .filter(candidate_window::Column::WindowStart.lte(window.end))
+        .filter(candidate_window::Column::WindowEnd.gte(Ord::max(window.start, horizon)));
+    if let Some(id) = exclude {
+        query = query.filter(candidate_window::Column::ActivityId.ne(id));
+    }
+    let mut rows: Vec<(i64, i32)> = query.into_tuple().all(conn).await?;
+    // A multi-country activity appears once per shared country.
+    rows.sort_unstable();
+    rows.dedup();
+    Ok(rows)
+}
+
+/// Keeps an activity's `candidate_windows` rows in line with its data: one per recipient
+/// country while it is published, not cancelled and has a window.
+pub(crate) async fn write_candidate_windows(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    publication: Publication,
+    data: &ActivityData,
+) -> Result<(), StoreError> {
+    candidate_window::Entity::delete_many()
+        .filter(candidate_window::Column::ActivityId.eq(id))
+        .exec(conn)
+        .await?;
+    let eligible = publication == Publication::Published
+        && data.status != aidgraph_domain::vocab::ActivityStatus::Cancelled;
+    if let (true, Some(window)) = (eligible, data.window())
+        && !data.recipient_countries.is_empty()
+    {
+        candidate_window::Entity::insert_many(data.recipient_countries.iter().map(|c| {
+            candidate_window::ActiveModel {
+                code: Set(c.code.clone()),
+                activity_id: Set(id),
+                window_start: Set(window.start),
+                window_end: Set(window.end),
+                version: Set(version),
+            }
+        }))
+        .on_conflict_do_nothing()
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The features of the activities asked for, from the cache where it holds their version.
@@ -386,6 +415,7 @@ async fn score_against_candidates(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     a: &OverlapFeatures,
+    exclude: Option<i64>,
     in_corpus: bool,
     config: &OverlapConfig,
     today: NaiveDate,
@@ -393,7 +423,7 @@ async fn score_against_candidates(
     if !is_comparable(a, config, today) {
         return Ok(Vec::new());
     }
-    let keys = candidates(conn, a, config, today).await?;
+    let keys = candidates(conn, a, exclude, config, today).await?;
     let features = cached_features(conn, cache, &keys).await?;
     let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
@@ -535,6 +565,14 @@ pub async fn refresh(
     let config = &DEFAULT;
     let today = today();
     let features = features_of(conn, &[record]).await?.remove(0);
+    write_candidate_windows(
+        conn,
+        record.id,
+        record.version,
+        record.publication,
+        &record.data,
+    )
+    .await?;
     write_edges(
         conn,
         record.id,
@@ -567,7 +605,8 @@ pub async fn refresh(
         .collect();
     let mut outcome = RefreshOutcome::default();
     let scored = if published {
-        score_against_candidates(conn, cache, &features, true, config, today).await?
+        score_against_candidates(conn, cache, &features, Some(record.id), true, config, today)
+            .await?
     } else {
         Vec::new()
     };
@@ -986,7 +1025,16 @@ pub async fn dry_run(
         .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
         .collect();
     let features = OverlapFeatures::of(0, data, needs, &names);
-    let scored = score_against_candidates(conn, cache, &features, false, config, today()).await?;
+    // A planned activity already registered under its identifier is not its own candidate.
+    let existing = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Id)
+        .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?;
+    let scored =
+        score_against_candidates(conn, cache, &features, existing, false, config, today()).await?;
     Ok(scored
         .into_iter()
         .map(|s| PlannedFlag {

@@ -9,6 +9,7 @@ pub mod activity_related;
 pub mod activity_sector;
 pub mod activity_tag;
 pub mod audit_entry;
+pub mod candidate_window;
 pub mod coordination_edge;
 pub mod need;
 pub mod need_provision;
