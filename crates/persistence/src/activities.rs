@@ -1345,6 +1345,7 @@ pub async fn bulk_insert(
                 .map(|p| org_id(&p.org_ref))
                 .collect::<Result<Vec<i64>, _>>()?;
             rows.add(id, data, &participants);
+            overlap::write_candidate_windows(&*txn, id, 1, publication, data).await?;
             for r in data
                 .related_activities
                 .iter()
