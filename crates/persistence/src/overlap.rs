@@ -108,8 +108,8 @@ impl FlagRecord {
 /// A pair a planned activity would be flagged with.
 #[derive(Debug, Clone)]
 pub struct PlannedFlag {
-    /// The registered activity.
-    pub activity: ActivityRecord,
+    /// The registered activity's id.
+    pub activity_id: i64,
     /// Its score against the planned one.
     pub score: PairScore,
     /// The class, coordination groups considered.
@@ -461,17 +461,12 @@ async fn score_against_candidates(
         };
         flagged.push((b, score, class));
     }
-    let ids: Vec<i64> = flagged.iter().map(|(b, _, _)| b.id).collect();
-    let mut records = activities::by_ids(conn, &ids).await?;
     Ok(flagged
         .into_iter()
-        .filter_map(|(features, score, class)| {
-            records.remove(&features.id).map(|record| Scored {
-                record,
-                features,
-                score,
-                class,
-            })
+        .map(|(features, score, class)| Scored {
+            features,
+            score,
+            class,
         })
         .collect())
 }
@@ -482,7 +477,6 @@ type FlagWrite = (Option<i64>, (i64, i64), Vec<String>, String);
 
 /// A candidate with its features, score and class.
 struct Scored {
-    record: ActivityRecord,
     features: Arc<OverlapFeatures>,
     score: PairScore,
     class: OverlapClass,
@@ -614,7 +608,6 @@ pub async fn refresh(
     let mut inserts = Vec::new();
     let mut countries_of_flag: Vec<FlagWrite> = Vec::new();
     for Scored {
-        record: other,
         features: other_features,
         score,
         class,
@@ -624,14 +617,17 @@ pub async fn refresh(
             continue;
         }
         let hash = input_hash(&features, &other_features);
-        let pair = (Ord::min(record.id, other.id), Ord::max(record.id, other.id));
+        let pair = (
+            Ord::min(record.id, other_features.id),
+            Ord::max(record.id, other_features.id),
+        );
         let components = serde_json::to_string(&stored_components(&score))?;
         let countries: Vec<String> = features
             .countries
             .intersection(&other_features.countries)
             .cloned()
             .collect();
-        match existing.remove(&other.id) {
+        match existing.remove(&other_features.id) {
             Some(flag) => {
                 let same_inputs = flag.input_hash == hash;
                 let unchanged = same_inputs
@@ -665,7 +661,12 @@ pub async fn refresh(
                     .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
                     .exec(conn)
                     .await?;
-                countries_of_flag.push((Some(flag.id), pair, countries, other.data.reporting_org));
+                countries_of_flag.push((
+                    Some(flag.id),
+                    pair,
+                    countries,
+                    other_features.reporting_org.clone(),
+                ));
             }
             None => {
                 inserts.push(overlap_flag::ActiveModel {
@@ -684,7 +685,12 @@ pub async fn refresh(
                     updated_at: Set(now),
                     ..Default::default()
                 });
-                countries_of_flag.push((None, pair, countries, other.data.reporting_org));
+                countries_of_flag.push((
+                    None,
+                    pair,
+                    countries,
+                    other_features.reporting_org.clone(),
+                ));
             }
         }
     }
@@ -1038,7 +1044,7 @@ pub async fn dry_run(
     Ok(scored
         .into_iter()
         .map(|s| PlannedFlag {
-            activity: s.record,
+            activity_id: s.features.id,
             score: s.score,
             class: s.class,
         })

@@ -243,8 +243,8 @@ impl OverlapFlagFilter {
 
 /// A flag that registering a planned activity would raise.
 pub struct PlannedOverlap {
-    /// The registered activity.
-    pub activity: aidgraph_persistence::activities::ActivityRecord,
+    /// The registered activity's id.
+    pub activity_id: i64,
     /// 0–100.
     pub score: u8,
     /// The class.
@@ -256,8 +256,8 @@ pub struct PlannedOverlap {
 #[Object]
 impl PlannedOverlap {
     /// The registered activity it would be flagged with.
-    async fn activity(&self) -> Activity {
-        Activity(self.activity.clone())
+    async fn activity(&self, ctx: &Context<'_>) -> ApiResult<Activity> {
+        activity(ctx, self.activity_id).await
     }
 
     /// 0–100.

@@ -385,7 +385,7 @@ impl QueryRoot {
                     .collect(),
                 score: p.score.score,
                 class: p.class,
-                activity: p.activity,
+                activity_id: p.activity_id,
             })
             .collect();
         let mut addressable = Vec::new();
