@@ -107,13 +107,22 @@ async fn fresh_database() -> (String, TestDb) {
 impl TestApp {
     /// Starts a server on a fresh, migrated database.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server with configuration changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let (url, db) = fresh_database().await;
-        let config = Config {
+        let mut config = Config {
             database_url: url.clone(),
             jwt_secret: Some(SECRET.into()),
             db_max_connections: 5,
+            // Tests drive hundreds of requests from one token.
+            rate_limit_per_second: 10_000,
+            rate_limit_burst: 10_000,
             ..Config::default()
         };
+        adjust(&mut config);
         let store = aidgraph::app::connect_and_migrate(&config)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -147,7 +156,18 @@ impl TestApp {
     /// A token for `role`, scoped to `org` or `country`.
     pub fn token(&self, role: Role, org: Option<&str>, country: Option<&str>) -> String {
         self.auth
-            .issue("tester", role, org, country, 3600)
+            .issue(
+                &format!(
+                    "tester:{}:{}:{}",
+                    role.as_str(),
+                    org.unwrap_or("-"),
+                    country.unwrap_or("-")
+                ),
+                role,
+                org,
+                country,
+                3600,
+            )
             .unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -157,3 +157,29 @@ async fn websocket_connections_need_a_valid_token_in_connection_init() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn each_caller_has_a_request_budget() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let alice = app.token(Role::Viewer, None, None);
+    let query = json!({ "query": "{ viewer { role } }" });
+    for _ in 0..3 {
+        let (status, _) = app.post(Some(&alice), query.clone()).await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = app.post(Some(&alice), query.clone()).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (429, Some("RATE_LIMITED")),
+        "{body}"
+    );
+    // Another caller has its own budget.
+    let other = app.admin();
+    let (status, _) = app.post(Some(&other), query).await;
+    assert_eq!(status, 200);
+    app.cleanup().await;
+}

@@ -23,6 +23,18 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// Requests per caller (token subject), over time.
+pub type Limiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// A per-caller rate limiter allowing `per_second` requests on average and bursts of `burst`.
+pub fn limiter(per_second: u32, burst: u32) -> Arc<Limiter> {
+    let per_second = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = std::num::NonZeroU32::new(burst).unwrap_or(per_second);
+    Arc::new(governor::RateLimiter::keyed(
+        governor::Quota::per_second(per_second).allow_burst(burst),
+    ))
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -32,6 +44,33 @@ pub struct AppState {
     pub store: Store,
     /// Token verification.
     pub auth: Arc<Authenticator>,
+    /// Per-caller request budget.
+    pub limiter: Arc<Limiter>,
+}
+
+/// A 429 response when the caller has spent its request budget.
+fn rate_limited(state: &AppState, subject: &str) -> Option<Response> {
+    if state.limiter.len() > 100_000 {
+        state.limiter.retain_recent();
+    }
+    match state.limiter.check_key(&subject.to_owned()) {
+        Ok(()) => None,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "too many requests; slow down".into(),
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Some(response)
+        }
+    }
 }
 
 /// HTTP limits.
@@ -155,6 +194,9 @@ async fn graphql(
         Ok(p) => p,
         Err(e) => return unauthenticated(&e),
     };
+    if let Some(limited) = rate_limited(&state, &principal.subject) {
+        return limited;
+    }
     let request = request
         .into_inner()
         .data(principal)
@@ -206,6 +248,9 @@ async fn iati_import(
         Ok(p) => p,
         Err(e) => return unauthenticated(&e),
     };
+    if let Some(limited) = rate_limited(&state, &who.subject) {
+        return limited;
+    }
     let stream =
         futures_util::TryStreamExt::map_err(body.into_data_stream(), std::io::Error::other);
     let reader = tokio::io::BufReader::new(tokio_util::io::StreamReader::new(stream));
@@ -262,6 +307,9 @@ async fn export_with(
         Ok(p) => p,
         Err(e) => return unauthenticated(&e),
     };
+    if let Some(limited) = rate_limited(&state, &who.subject) {
+        return limited;
+    }
     let mut out = Vec::new();
     let result = if csv {
         crate::iati::export_csv(&state.store, &who, &filter, &mut out).await

@@ -81,6 +81,9 @@ async fn run(
         database_url: url,
         jwt_secret: Some("benchmark-secret-0123456789-0123456789-xyz".into()),
         db_max_connections: 10,
+        // One benchmark client is not a crowd of callers.
+        rate_limit_per_second: 1_000_000,
+        rate_limit_burst: 1_000_000,
         ..Config::default()
     };
     let store = aidgraph::app::connect_and_migrate(&config).await?;

@@ -70,6 +70,10 @@ pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Route
             schema,
             store,
             auth: Arc::new(auth),
+            limiter: aidgraph_api::router::limiter(
+                config.rate_limit_per_second,
+                config.rate_limit_burst,
+            ),
         },
         HttpLimits {
             max_body_bytes: config.max_body_bytes,

@@ -53,6 +53,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may run, in seconds.
     pub request_timeout_secs: u64,
+    /// Requests per second each caller (token subject) may make on average.
+    pub rate_limit_per_second: u32,
+    /// Requests each caller may make in a burst.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for Config {
@@ -72,6 +76,8 @@ impl Default for Config {
             max_complexity: 20_000,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -105,6 +111,11 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             bail!("AIDGRAPH_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.rate_limit_per_second == 0 || self.rate_limit_burst == 0 {
+            bail!(
+                "AIDGRAPH_RATE_LIMIT_PER_SECOND and AIDGRAPH_RATE_LIMIT_BURST must be at least 1"
+            );
         }
         if self.max_depth < 15 {
             bail!("AIDGRAPH_MAX_DEPTH must be at least 15 (GraphiQL's introspection needs it)");
