@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_registry;
 mod m20261129_000002_create_overlap;
 mod m20261129_000003_create_candidate_windows;
+mod m20261129_000004_create_coordination_records;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_registry::Migration),
             Box::new(m20261129_000002_create_overlap::Migration),
             Box::new(m20261129_000003_create_candidate_windows::Migration),
+            Box::new(m20261129_000004_create_coordination_records::Migration),
         ]
     }
 }

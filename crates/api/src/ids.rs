@@ -19,6 +19,16 @@ pub enum Kind {
     Need,
     /// An overlap flag.
     OverlapFlag,
+    /// An evaluation.
+    Evaluation,
+    /// A mission.
+    Mission,
+    /// Analytic work.
+    AnalyticWork,
+    /// A contribution.
+    Contribution,
+    /// A coordination mechanism.
+    CoordinationMechanism,
 }
 
 impl Kind {
@@ -29,6 +39,11 @@ impl Kind {
             Kind::NeedsAnalysis => "NeedsAnalysis",
             Kind::Need => "Need",
             Kind::OverlapFlag => "OverlapFlag",
+            Kind::Evaluation => "Evaluation",
+            Kind::Mission => "Mission",
+            Kind::AnalyticWork => "AnalyticWork",
+            Kind::Contribution => "Contribution",
+            Kind::CoordinationMechanism => "CoordinationMechanism",
         }
     }
 
@@ -39,6 +54,11 @@ impl Kind {
             Kind::NeedsAnalysis,
             Kind::Need,
             Kind::OverlapFlag,
+            Kind::Evaluation,
+            Kind::Mission,
+            Kind::AnalyticWork,
+            Kind::Contribution,
+            Kind::CoordinationMechanism,
         ]
         .into_iter()
         .find(|k| k.name() == name)

@@ -26,6 +26,32 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Whether the caller may record missions, analytic work, contributions and coordination
+    /// mechanisms: coordinators and admins.
+    pub fn may_record_coordination(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Coordinator)
+    }
+
+    /// Whether the caller may record an evaluation of activities reported by these
+    /// organisations: an admin any, a provider only when it reports every one of them.
+    pub fn may_record_evaluation<'a>(
+        &self,
+        reporting_orgs: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Provider => reporting_orgs
+                .into_iter()
+                .all(|r| self.org.as_deref() == Some(r)),
+            _ => false,
+        }
+    }
+
+    /// Whether the caller may load exchange rates: admins.
+    pub fn may_load_rates(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     /// Whether the caller may create or change activities reported by `reporting_org`.
     pub fn may_manage_activity(&self, reporting_org: &str) -> bool {
         match self.role {
@@ -117,6 +143,18 @@ mod tests {
         assert!(!r.acts_on_behalf_of("KE"));
         assert!(principal(Role::Coordinator, None, None).acts_on_behalf_of("KE"));
         assert!(!principal(Role::Provider, Some("X"), None).may_manage_needs("KE"));
+    }
+
+    #[test]
+    fn evaluations_and_coordination_records_follow_roles() {
+        let p = principal(Role::Provider, Some("GB-GOV-1"), None);
+        assert!(p.may_record_evaluation(["GB-GOV-1", "GB-GOV-1"]));
+        assert!(!p.may_record_evaluation(["GB-GOV-1", "DE-1"]));
+        assert!(!principal(Role::Coordinator, None, None).may_record_evaluation(["GB-GOV-1"]));
+        assert!(principal(Role::Coordinator, None, None).may_record_coordination());
+        assert!(!p.may_record_coordination());
+        assert!(!principal(Role::Coordinator, None, None).may_load_rates());
+        assert!(principal(Role::Admin, None, None).may_load_rates());
     }
 
     #[test]

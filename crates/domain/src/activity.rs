@@ -529,6 +529,30 @@ impl ActivityData {
             );
         }
 
+        if !input.lenient {
+            if input.iati.planned_disbursements.len() > MAX_LIST_LEN {
+                v.push(
+                    "plannedDisbursements",
+                    format!("must have at most {MAX_LIST_LEN} entries"),
+                );
+            }
+            for (i, p) in input.iati.planned_disbursements.iter().enumerate() {
+                let field = format!("plannedDisbursements[{i}]");
+                if p.period_end < p.period_start {
+                    v.push(
+                        format!("{field}.periodEnd"),
+                        "must not be before periodStart",
+                    );
+                }
+                Money::parse(
+                    p.value.amount,
+                    &p.value.currency,
+                    &format!("{field}.value"),
+                    &mut v,
+                );
+            }
+        }
+
         let (Some(iati_identifier), Some(reporting_org), Some(status)) =
             (iati_identifier, reporting_org, status)
         else {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod analytics;
 pub mod codes;
 pub mod error;
 pub mod money;
@@ -10,6 +11,8 @@ pub mod need;
 pub mod organisation;
 pub mod overlap;
 pub mod provision;
+pub mod rates;
+pub mod records;
 pub mod vocab;
 
 pub use error::{UnknownValue, Violation, Violations};

@@ -361,3 +361,63 @@ impl ReviewStatus {
         )
     }
 }
+
+vocabulary! {
+    /// A rating on one OECD DAC evaluation criterion.
+    DacRating {
+        /// Highly satisfactory.
+        HighlySatisfactory => "HIGHLY_SATISFACTORY",
+        /// Satisfactory.
+        Satisfactory => "SATISFACTORY",
+        /// Unsatisfactory.
+        Unsatisfactory => "UNSATISFACTORY",
+        /// Highly unsatisfactory.
+        HighlyUnsatisfactory => "HIGHLY_UNSATISFACTORY",
+    }
+}
+
+vocabulary! {
+    /// Joint work the coordinator records for Paris indicators 10a and 10b.
+    JointWorkKind {
+        /// A mission to a country (indicator 10a).
+        Mission => "MISSION",
+        /// Country analytic work (indicator 10b).
+        AnalyticWork => "ANALYTIC_WORK",
+    }
+}
+
+vocabulary! {
+    /// The coordinator's funds a contribution goes to.
+    Fund {
+        /// General-purpose funds.
+        GeneralPurpose => "GENERAL_PURPOSE",
+        /// Special-purpose funds, earmarked.
+        SpecialPurpose => "SPECIAL_PURPOSE",
+        /// Anything else.
+        Other => "OTHER",
+    }
+}
+
+vocabulary! {
+    /// Whether a contribution is promised or received.
+    ContributionStatus {
+        /// Promised.
+        Pledged => "PLEDGED",
+        /// Received.
+        Paid => "PAID",
+    }
+}
+
+vocabulary! {
+    /// The level a coordination mechanism works at.
+    MechanismLevel {
+        /// Local, within one country.
+        Local => "LOCAL",
+        /// National.
+        National => "NATIONAL",
+        /// Regional, several countries.
+        Regional => "REGIONAL",
+        /// Multilateral.
+        Multilateral => "MULTILATERAL",
+    }
+}

@@ -213,7 +213,7 @@ async fn visible(
     Ok(sees(conn, who, &record).await?.then_some(record))
 }
 
-async fn sees(
+pub(crate) async fn sees(
     conn: &impl ConnectionTrait,
     who: &Principal,
     record: &ActivityRecord,
@@ -227,7 +227,7 @@ async fn sees(
     )
 }
 
-async fn own_org_id(
+pub(crate) async fn own_org_id(
     conn: &impl ConnectionTrait,
     who: &Principal,
 ) -> Result<Option<i64>, StoreError> {
@@ -463,8 +463,8 @@ pub async fn list(
     }))
 }
 
-const TAG_PRIORITY_AREA: &str = "PRIORITY_AREA";
-const TAG_PROVISION: &str = "PROVISION";
+pub(crate) const TAG_PRIORITY_AREA: &str = "PRIORITY_AREA";
+pub(crate) const TAG_PROVISION: &str = "PROVISION";
 const TAG_ASSISTANCE_TYPE: &str = "ASSISTANCE_TYPE";
 const TAG_BENEFICIARY: &str = "BENEFICIARY";
 const TAG_EXTERNAL_ID: &str = "EXTERNAL_ID";

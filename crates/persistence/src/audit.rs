@@ -51,3 +51,27 @@ pub async fn record<B: Serialize, A: Serialize>(
     entry.insert(conn).await?;
     Ok(())
 }
+
+/// Writes the audit entry of a change made on no one's behalf, with the record after it.
+pub async fn audit_change(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    entity: &'static str,
+    entity_id: i64,
+    action: &'static str,
+    after: &impl Serialize,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        who,
+        AuditEvent::<(), _> {
+            entity,
+            entity_id,
+            action,
+            before: None,
+            after: Some(after),
+            on_behalf_of: None,
+        },
+    )
+    .await
+}

@@ -141,7 +141,8 @@ pub async fn of_needs(
         }
     }
 
-    let analysis_ids: Vec<i64> = needs.iter().map(|n| n.analysis_id).collect();
+    let analysis_ids: BTreeSet<i64> = needs.iter().map(|n| n.analysis_id).collect();
+    let analysis_ids: Vec<i64> = analysis_ids.into_iter().collect();
     let analyses = needs::analyses_by_ids(conn, &analysis_ids).await?;
     let mut by_country: HashMap<String, Vec<ActivityRecord>> = HashMap::new();
     let mut out = HashMap::new();

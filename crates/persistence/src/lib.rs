@@ -3,6 +3,7 @@
 //! inside the transaction that makes the change, and writes an audit entry with it.
 
 pub mod activities;
+pub mod analytics;
 pub mod audit;
 pub mod coverage;
 pub mod entities;
@@ -13,7 +14,9 @@ pub mod needs;
 pub mod organisations;
 pub mod overlap;
 pub mod page;
+pub mod rates;
 pub mod recompute;
+pub mod records;
 pub mod store;
 
 pub use error::StoreError;

@@ -137,13 +137,18 @@ pub async fn analyses_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<HashMap<i64, AnalysisRecord>, StoreError> {
-    needs_analysis::Entity::find()
-        .filter(needs_analysis::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| AnalysisRecord::from_model(m).map(|r| (r.id, r)))
-        .collect()
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        for m in needs_analysis::Entity::find()
+            .filter(needs_analysis::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            let record = AnalysisRecord::from_model(m)?;
+            out.insert(record.id, record);
+        }
+    }
+    Ok(out)
 }
 
 /// Analyses the caller may see: published and superseded ones, drafts of its own country.
@@ -205,7 +210,8 @@ async fn need_records(
     conn: &impl ConnectionTrait,
     models: Vec<need::Model>,
 ) -> Result<Vec<NeedRecord>, StoreError> {
-    let ids: Vec<i64> = models.iter().map(|m| m.analysis_id).collect();
+    let ids: std::collections::BTreeSet<i64> = models.iter().map(|m| m.analysis_id).collect();
+    let ids: Vec<i64> = ids.into_iter().collect();
     let analyses = analyses_by_ids(conn, &ids).await?;
     models
         .into_iter()

@@ -179,6 +179,26 @@ fn operator() -> aidgraph_domain::access::Principal {
     }
 }
 
+/// Loads exchange rates from a CSV file as the operator; bad lines are listed and nothing is
+/// stored.
+pub async fn load_rates(store: &Store, file: &std::path::Path) -> anyhow::Result<usize> {
+    let text = tokio::fs::read_to_string(file)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let rows = aidgraph_domain::rates::parse_csv(&text).map_err(|v| {
+        let lines: Vec<String> =
+            v.0.iter()
+                .map(|x| format!("  {}: {}", x.field, x.message))
+                .collect();
+        anyhow::anyhow!(
+            "{} holds bad lines; nothing was loaded:\n{}",
+            file.display(),
+            lines.join("\n")
+        )
+    })?;
+    Ok(aidgraph_persistence::rates::load(store, &operator(), &rows).await?)
+}
+
 /// `aidgraph import iati`: imports each file with progress on standard error and prints a
 /// summary per file.
 pub async fn import_iati(

@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: OverlapsCommand,
     },
+    /// Exchange rates for converting money in analytics.
+    Rates {
+        #[command(subcommand)]
+        command: RatesCommand,
+    },
     /// Generate a realistic synthetic registry (published), then compute its flags.
     BenchData {
         /// How many activities.
@@ -99,6 +104,16 @@ enum OverlapsCommand {
         /// Only pairs sharing this recipient country.
         #[arg(long)]
         country: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Load monthly rates from a CSV file of `currency,month,units_per_usd` lines (a header
+    /// line is allowed), replacing the months it names. One bad line loads nothing.
+    Load {
+        /// The CSV file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -208,6 +223,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = app::connect_and_migrate(&config).await?;
             let summary = app::recompute(&store, country.as_deref()).await?;
             println!("{summary}");
+            Ok(())
+        }
+        Command::Rates {
+            command: RatesCommand::Load { file },
+        } => {
+            let store = app::connect_and_migrate(&config).await?;
+            let loaded = app::load_rates(&store, &file).await?;
+            println!("{loaded} monthly rates loaded from {}", file.display());
             Ok(())
         }
         Command::BenchData {

@@ -42,6 +42,16 @@ async fn demo_token_serve_and_query_work_out_of_the_box() {
     assert!(stdout(&demo).contains("5 created"), "{}", stdout(&demo));
     let again = aidgraph(&dir, &["demo"], &[]);
     assert!(stdout(&again).contains("5 unchanged"), "{}", stdout(&again));
+    assert!(
+        stdout(&demo).contains("coordination records added"),
+        "{}",
+        stdout(&demo)
+    );
+    assert!(
+        stdout(&again).contains("coordination records already present"),
+        "{}",
+        stdout(&again)
+    );
 
     let refused = aidgraph(&dir, &["token", "issue", "--role", "provider"], &[]);
     assert!(!refused.status.success());
@@ -127,6 +137,39 @@ fn a_bad_setting_fails_start_up_naming_the_variable() {
         stderr(&output).contains("AIDGRAPH_JWT_SECRET"),
         "{}",
         stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn rates_load_from_csv_and_a_bad_line_loads_nothing() {
+    let dir = workdir();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "currency,month,units_per_usd\nEUR,2026-01,0.92\nEUR,2026-13,0.93\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = aidgraph(&dir, &["rates", "load", "bad.csv"], &[]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("csv line 3"),
+        "{}",
+        stderr(&output)
+    );
+
+    let good = dir.join("rates.csv");
+    std::fs::write(
+        &good,
+        "currency,month,units_per_usd\nEUR,2026-01,0.92\nGBP,2026-01,0.79\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = aidgraph(&dir, &["rates", "load", "rates.csv"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("2 monthly rates loaded"),
+        "{}",
+        stdout(&output)
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -428,6 +428,76 @@ impl Activity {
         self.0.updated_at
     }
 
+    /// Disbursements scheduled per period.
+    async fn planned_disbursements(&self) -> Vec<PlannedDisbursement> {
+        self.0
+            .data
+            .iati
+            .planned_disbursements
+            .iter()
+            .map(|p| PlannedDisbursement {
+                period_start: p.period_start.into(),
+                period_end: p.period_end.into(),
+                value: (&p.value).into(),
+            })
+            .collect()
+    }
+
+    /// Evaluations of this activity that the caller may see, newest first.
+    async fn evaluations(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
+        let who = principal(ctx)?;
+        let db = super::context::store(ctx)?.db();
+        Ok(
+            aidgraph_persistence::records::evaluations_of(db, who, &[self.0.id])
+                .await?
+                .remove(&self.0.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(super::records::Evaluation)
+                .collect(),
+        )
+    }
+
+    /// Lessons: evaluations of other activities that share a provision with this one, newest
+    /// first.
+    async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
+        let who = principal(ctx)?;
+        let db = super::context::store(ctx)?.db();
+        let provisions: Vec<String> = self
+            .0
+            .data
+            .provisions
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Ok(
+            aidgraph_persistence::records::lessons(db, who, &provisions, Some(self.0.id))
+                .await?
+                .into_iter()
+                .map(super::records::Evaluation)
+                .collect(),
+        )
+    }
+
+    /// The coordination mechanisms that coordinate this activity.
+    async fn coordinated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::records::CoordinationMechanism>> {
+        let db = super::context::store(ctx)?.db();
+        Ok(aidgraph_persistence::records::mechanisms_of(
+            db,
+            aidgraph_persistence::records::LinkTarget::Activity,
+            &[self.0.id],
+        )
+        .await?
+        .remove(&self.0.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(super::records::CoordinationMechanism)
+        .collect())
+    }
+
     /// Overlap flags on this activity, highest score first.
     async fn overlaps(
         &self,
@@ -453,6 +523,17 @@ fn narratives(list: &[aidgraph_domain::activity::Narrative]) -> Vec<Narrative> {
             text: n.text.clone(),
         })
         .collect()
+}
+
+/// A disbursement scheduled for a period.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PlannedDisbursement {
+    /// First day of the period.
+    pub period_start: Date,
+    /// Last day of the period.
+    pub period_end: Date,
+    /// How much is scheduled.
+    pub value: Money,
 }
 
 /// Filters for activity lists; all given filters must match.

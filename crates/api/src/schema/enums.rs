@@ -182,6 +182,43 @@ pub fn to_domain<G: Copy + Into<D>, D>(values: &[G]) -> Vec<D> {
     values.iter().map(|v| (*v).into()).collect()
 }
 
+mirror! {
+    /// A rating on one OECD DAC evaluation criterion.
+    DacRating {
+        HighlySatisfactory,
+        Satisfactory,
+        Unsatisfactory,
+        HighlyUnsatisfactory,
+    }
+}
+
+mirror! {
+    /// The coordinator's funds: general-purpose, special-purpose (earmarked), other.
+    Fund {
+        GeneralPurpose,
+        SpecialPurpose,
+        Other,
+    }
+}
+
+mirror! {
+    /// Whether a contribution is promised or received.
+    ContributionStatus {
+        Pledged,
+        Paid,
+    }
+}
+
+mirror! {
+    /// The level a coordination mechanism works at.
+    MechanismLevel {
+        Local,
+        National,
+        Regional,
+        Multilateral,
+    }
+}
+
 /// Converts a list of domain values to GraphQL enum values.
 pub fn from_domain<D: Copy + Into<G>, G>(values: &[D]) -> Vec<G> {
     values.iter().map(|v| (*v).into()).collect()

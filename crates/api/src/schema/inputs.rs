@@ -169,6 +169,20 @@ pub struct ActivityInput {
     pub no_need_link_reason: Option<String>,
     /// Paris Declaration flags.
     pub paris: Option<ParisFlagsInput>,
+    /// Disbursements scheduled per period (Paris indicator 7 compares them with disbursement
+    /// transactions).
+    pub planned_disbursements: Option<Vec<PlannedDisbursementInput>>,
+}
+
+/// A disbursement scheduled for a period.
+#[derive(InputObject, Debug, Clone)]
+pub struct PlannedDisbursementInput {
+    /// First day of the period.
+    pub period_start: Date,
+    /// Last day of the period.
+    pub period_end: Date,
+    /// How much is scheduled.
+    pub value: MoneyInput,
 }
 
 fn narratives(list: Vec<NarrativeInput>) -> Vec<Narrative> {
@@ -268,7 +282,25 @@ impl ActivityInput {
                 tied_status: paris.tied_status,
                 programme_based: paris.programme_based,
             },
-            iati: Default::default(),
+            iati: aidgraph_domain::activity::IatiDetails {
+                planned_disbursements: self
+                    .planned_disbursements
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| aidgraph_domain::activity::PeriodValue {
+                        kind: Some("1".to_owned()),
+                        status: None,
+                        period_start: p.period_start.0,
+                        period_end: p.period_end.0,
+                        value: aidgraph_domain::money::Money {
+                            amount: p.value.amount,
+                            currency: p.value.currency.trim().to_ascii_uppercase(),
+                        },
+                        value_date: None,
+                    })
+                    .collect(),
+                ..Default::default()
+            },
             lenient: false,
         };
         (submission, self.addresses_needs)

@@ -1,6 +1,7 @@
 //! The GraphQL schema: types, inputs, the query and mutation roots, and [`build_schema`].
 
 pub mod activity;
+pub mod analytics;
 pub mod connection;
 pub mod context;
 pub mod enums;
@@ -10,6 +11,7 @@ pub mod need;
 pub mod organisation;
 pub mod overlap;
 pub mod query;
+pub mod records;
 pub mod scalars;
 pub mod subscription;
 
@@ -44,8 +46,8 @@ impl Default for Limits {
 /// Builds the schema over `store`. Without a store it can still print its SDL.
 pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(
-        query::QueryRoot,
-        mutation::MutationRoot,
+        query::QueryRoot::default(),
+        mutation::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
     .limit_depth(limits.max_depth)

@@ -8,6 +8,7 @@ use super::inputs::{ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationIn
 use super::need::{Need, NeedsAnalysis};
 use super::organisation::Organisation;
 use super::overlap::{OverlapFlag, ReviewStatus};
+use super::records::RecordsMutation;
 use crate::error::ApiResult;
 use crate::ids::{self, Kind};
 use aidgraph_domain::Violations;
@@ -15,10 +16,16 @@ use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::organisation::OrganisationData;
 use aidgraph_persistence::{activities, needs, organisations, overlap};
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, MergedObject, Object};
 
 /// Changes to the registry.
-pub struct MutationRoot;
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(RegistryMutation, RecordsMutation);
+
+/// Changes to organisations, activities, needs and overlap reviews.
+#[derive(Default)]
+pub struct RegistryMutation;
 
 /// Validates an activity input; returns the data and the need ids it links, if given.
 pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
@@ -42,8 +49,8 @@ pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<V
     }
 }
 
-#[Object(name = "Mutation")]
-impl MutationRoot {
+#[Object]
+impl RegistryMutation {
     /// Registers an activity, as a draft unless `publish` is true. Providers may only report
     /// as their own organisation.
     async fn create_activity(

@@ -171,4 +171,23 @@ impl Need {
     async fn coverage(&self, ctx: &Context<'_>) -> ApiResult<super::overlap::Coverage> {
         super::overlap::coverage_of(ctx, self.0.id).await
     }
+
+    /// The coordination mechanisms that coordinate this need.
+    async fn coordinated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::records::CoordinationMechanism>> {
+        let db = super::context::store(ctx)?.db();
+        Ok(aidgraph_persistence::records::mechanisms_of(
+            db,
+            aidgraph_persistence::records::LinkTarget::Need,
+            &[self.0.id],
+        )
+        .await?
+        .remove(&self.0.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(super::records::CoordinationMechanism)
+        .collect())
+    }
 }

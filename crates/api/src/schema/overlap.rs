@@ -282,6 +282,8 @@ pub struct OverlapCheck {
     pub flags: Vec<PlannedOverlap>,
     /// Published needs in its countries it could address.
     pub addressable_needs: Vec<aidgraph_persistence::needs::NeedRecord>,
+    /// Evaluations of activities on the same provisions.
+    pub lessons: Vec<aidgraph_persistence::records::EvaluationRecord>,
 }
 
 #[Object]
@@ -295,6 +297,16 @@ impl OverlapCheck {
     /// area, compatible assistance type), each with its coverage.
     async fn addressable_needs(&self) -> Vec<Need> {
         self.addressable_needs.iter().cloned().map(Need).collect()
+    }
+
+    /// Evaluations of registered activities on the same provisions, newest first: what
+    /// worked and what did not.
+    async fn lessons(&self) -> Vec<super::records::Evaluation> {
+        self.lessons
+            .iter()
+            .cloned()
+            .map(super::records::Evaluation)
+            .collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The query root.
 
 use super::activity::{Activity, ActivityFilter};
+use super::analytics::AnalyticsQuery;
 use super::connection::{Conn, connection, page_request};
 use super::context::{loaders, principal, store};
 use super::enums::{
@@ -13,15 +14,20 @@ use super::organisation::Organisation;
 use super::overlap::{
     CoverageState, OverlapCheck, OverlapComponent, OverlapFlag, OverlapFlagFilter, PlannedOverlap,
 };
+use super::records::{
+    AnalyticWork, Contribution, CoordinationMechanism, Evaluation, Mission, RecordsQuery,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, Kind};
 use crate::loaders::OrgRef;
+use aidgraph_domain::vocab::JointWorkKind;
+use aidgraph_persistence::records;
 use aidgraph_persistence::{Cursor, Page, PageRequest};
 use aidgraph_persistence::{activities, coverage, needs, organisations, overlap};
 
 /// Most needs scanned when filtering by coverage, which is derived.
 const MAX_COVERAGE_SCAN: u64 = 10_000;
-use async_graphql::{Context, ID, InputObject, Interface, Object};
+use async_graphql::{Context, ID, InputObject, Interface, MergedObject, Object};
 
 /// Anything with a global id.
 #[derive(Interface)]
@@ -41,6 +47,16 @@ pub enum Node {
     Need(Need),
     /// An overlap flag.
     OverlapFlag(OverlapFlag),
+    /// An evaluation.
+    Evaluation(Evaluation),
+    /// A mission.
+    Mission(Mission),
+    /// Analytic work.
+    AnalyticWork(AnalyticWork),
+    /// A contribution.
+    Contribution(Contribution),
+    /// A coordination mechanism.
+    CoordinationMechanism(CoordinationMechanism),
 }
 
 /// The caller, as the token says.
@@ -117,10 +133,16 @@ pub struct NeedFilter {
 }
 
 /// Read access to the registry; what each caller sees follows its role.
-pub struct QueryRoot;
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(RegistryQuery, RecordsQuery, AnalyticsQuery);
 
-#[Object(name = "Query")]
-impl QueryRoot {
+/// Reads of organisations, activities, needs and overlap flags.
+#[derive(Default)]
+pub struct RegistryQuery;
+
+#[Object]
+impl RegistryQuery {
     /// Any record by global id.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let who = principal(ctx)?;
@@ -146,6 +168,21 @@ impl QueryRoot {
                 .await?
                 .remove(&n)
                 .map(|f| Node::OverlapFlag(OverlapFlag(f))),
+            Kind::Evaluation => records::get_evaluation(db, who, n)
+                .await?
+                .map(|e| Node::Evaluation(Evaluation(e))),
+            Kind::Mission => records::joint_work_by_id(db, JointWorkKind::Mission, n)
+                .await?
+                .map(|m| Node::Mission(Mission(m))),
+            Kind::AnalyticWork => records::joint_work_by_id(db, JointWorkKind::AnalyticWork, n)
+                .await?
+                .map(|m| Node::AnalyticWork(AnalyticWork(m))),
+            Kind::Contribution => records::contribution_by_id(db, n)
+                .await?
+                .map(|c| Node::Contribution(Contribution(c))),
+            Kind::CoordinationMechanism => records::mechanism_by_id(db, n)
+                .await?
+                .map(|m| Node::CoordinationMechanism(CoordinationMechanism(m))),
         })
     }
 
@@ -417,9 +454,12 @@ impl QueryRoot {
                     .filter(|n| coverage::could_address(&planned, n)),
             );
         }
+        let provisions: Vec<String> = data.provisions.iter().map(ToString::to_string).collect();
+        let lessons = records::lessons(db, who, &provisions, None).await?;
         Ok(OverlapCheck {
             flags,
             addressable_needs: addressable,
+            lessons,
         })
     }
 }

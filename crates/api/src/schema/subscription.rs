@@ -53,7 +53,7 @@ async fn need_event(
     }
 }
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Overlap flags raised, changed or reviewed, in `country` and/or involving `provider`.
     async fn overlap_flag_changed(

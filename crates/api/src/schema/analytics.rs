@@ -1,0 +1,650 @@
+//! Dashboard analytics over GraphQL: plain numbers ready to chart. The rules behind each
+//! figure are in `docs/coordination.md`.
+
+use super::activity::Money;
+use super::context::{loaders, principal, store};
+use super::enums::PriorityArea;
+use super::organisation::Organisation;
+use super::records::ContributionFilter;
+use crate::error::{ApiError, ApiResult};
+use crate::loaders::OrgRef;
+use aidgraph_domain::analytics::{self as rules, Column, IndicatorUnit as Unit};
+use aidgraph_domain::codes::{COUNTRY, CURRENCY, REGION, SECTOR};
+use aidgraph_domain::rates::Total;
+use aidgraph_domain::vocab::PriorityArea as DomainArea;
+use aidgraph_persistence::analytics::{self, RowKind};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use rust_decimal::Decimal;
+
+/// Scope of an analytics query.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct AnalyticsFilter {
+    /// Recipient country (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Recipient region (IATI region code): activities that list it.
+    pub region: Option<String>,
+    /// Priority area.
+    pub priority_area: Option<PriorityArea>,
+    /// DAC 5-digit sector code.
+    pub sector: Option<String>,
+    /// Provider (reporting organisation ref).
+    pub provider: Option<String>,
+    /// Activities active in this year; otherwise active today.
+    pub year: Option<i32>,
+}
+
+impl AnalyticsFilter {
+    fn into_query(self) -> ApiResult<analytics::AnalyticsFilter> {
+        let mut v = aidgraph_domain::Violations::default();
+        let country = self.country.map(|c| c.trim().to_ascii_uppercase());
+        if let Some(c) = &country
+            && COUNTRY.get(c).is_none()
+        {
+            v.push("filter.country", format!("unknown country code `{c}`"));
+        }
+        let region = self.region.map(|r| r.trim().to_owned());
+        if let Some(r) = &region
+            && REGION.get(r).is_none()
+        {
+            v.push("filter.region", format!("unknown region code `{r}`"));
+        }
+        let sector = self.sector.map(|s| s.trim().to_owned());
+        if let Some(s) = &sector
+            && SECTOR.get(s).is_none()
+        {
+            v.push("filter.sector", format!("unknown DAC 5-digit sector `{s}`"));
+        }
+        if let Some(y) = self.year
+            && !(1900..=2100).contains(&y)
+        {
+            v.push("filter.year", "must be between 1900 and 2100");
+        }
+        v.into_result(analytics::AnalyticsFilter {
+            country,
+            region,
+            priority_area: self.priority_area.map(Into::into),
+            sector,
+            provider: self.provider.map(|p| p.trim().to_owned()),
+            year: self.year,
+        })
+        .map_err(ApiError::BadInput)
+    }
+}
+
+fn check_currency(currency: &str) -> ApiResult<String> {
+    let c = currency.trim().to_ascii_uppercase();
+    if CURRENCY.get(&c).is_some() {
+        Ok(c)
+    } else {
+        Err(ApiError::bad_input(
+            "currency",
+            format!("unknown currency code `{currency}` (ISO 4217)"),
+        ))
+    }
+}
+
+fn check_year(year: i32, field: &str) -> ApiResult<()> {
+    if (1900..=2100).contains(&year) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(field, "must be between 1900 and 2100"))
+    }
+}
+
+/// What the columns of the coverage matrix are.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatrixColumns {
+    /// The five priority areas.
+    #[default]
+    PriorityArea,
+    /// DAC 5-digit sectors (vocabulary 1).
+    DacSector,
+}
+
+/// What provider shares are taken of.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareBasis {
+    /// Converted budget.
+    Budget,
+    /// Activities, each counting one (when no budget converts).
+    Activities,
+}
+
+impl From<rules::ShareBasis> for ShareBasis {
+    fn from(b: rules::ShareBasis) -> Self {
+        match b {
+            rules::ShareBasis::Budget => ShareBasis::Budget,
+            rules::ShareBasis::Activities => ShareBasis::Activities,
+        }
+    }
+}
+
+/// Whether a matrix row is a country or a region.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixRowKind {
+    /// A recipient country.
+    Country,
+    /// A recipient region (regional activities).
+    Region,
+}
+
+/// Needs by coverage state.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct NeedStateCounts {
+    /// No covering activity.
+    pub unmet: u32,
+    /// Covered by one group (or sequential groups).
+    pub covered: u32,
+    /// Covered by two or more groups at once.
+    pub duplicated: u32,
+    /// All needs of the cell.
+    pub total: u32,
+}
+
+/// Open overlap flags by class.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct FlagCounts {
+    /// Double reporting.
+    pub double_reporting: u32,
+    /// Coordinated.
+    pub coordinated: u32,
+    /// Likely duplication.
+    pub likely_duplication: u32,
+    /// Possible overlap.
+    pub possible_overlap: u32,
+    /// All open flags of the cell.
+    pub total: u32,
+}
+
+/// One country (or region) × column cell.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct MatrixCell {
+    /// The column: a priority area (e.g. `INTERNATIONAL_COOPERATION`) or a DAC code.
+    pub column: String,
+    /// The column's name.
+    pub column_name: String,
+    /// Needs by state; null for DAC-sector columns and region rows.
+    pub needs: Option<NeedStateCounts>,
+    /// Active activities in the cell.
+    pub activities: u32,
+    /// Providers with active activities in the cell.
+    pub active_providers: u32,
+    /// Their refs.
+    pub providers: Vec<String>,
+    /// Their budgets' share for the cell, converted; two decimals.
+    pub active_budget: Decimal,
+    /// Budget amounts without a rate for their year, per currency (not in `activeBudget`).
+    pub unconverted: Vec<Money>,
+    /// Open flags whose two activities are both in the cell.
+    pub open_flags: FlagCounts,
+    /// Herfindahl-Hirschman index of provider shares; null without activities.
+    pub hhi: Option<f64>,
+    /// 1 − HHI.
+    pub fragmentation: Option<f64>,
+    /// What the shares are of.
+    pub share_basis: ShareBasis,
+    /// More providers than the ceiling.
+    pub over_ceiling: bool,
+}
+
+/// One row of the coverage matrix.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct MatrixRow {
+    /// Country or region code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Country or region.
+    pub kind: MatrixRowKind,
+    /// Its non-empty cells, by column.
+    pub cells: Vec<MatrixCell>,
+}
+
+/// Countries × priority areas (or DAC sectors): needs, providers, money, flags, concentration.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CoverageMatrix {
+    /// What the columns are.
+    pub columns: MatrixColumns,
+    /// The currency of money figures.
+    pub currency: String,
+    /// The provider count above which a cell is crowded.
+    pub provider_ceiling: i32,
+    /// Rows by code.
+    pub rows: Vec<MatrixRow>,
+}
+
+/// A provider's weight in a country (or cell), and whether the relationship is significant.
+pub struct ProviderSignificance {
+    country: String,
+    basis: rules::ShareBasis,
+    s: rules::Significance,
+}
+
+#[Object]
+impl ProviderSignificance {
+    /// The provider.
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
+        loaders(ctx)?
+            .load_one(OrgRef(self.s.holding.provider.clone()))
+            .await?
+            .map(Organisation)
+            .ok_or_else(|| ApiError::NotFound(format!("organisation {}", self.s.holding.provider)))
+    }
+
+    /// The country.
+    async fn country(&self) -> &str {
+        &self.country
+    }
+
+    /// Its converted budget in scope; two decimals.
+    async fn amount(&self) -> Decimal {
+        self.s.holding.amount
+    }
+
+    /// Its active activities in scope.
+    async fn activities(&self) -> u32 {
+        self.s.holding.activities
+    }
+
+    /// Its share of the scope, 0–1.
+    async fn share(&self) -> f64 {
+        self.s.holding.share
+    }
+
+    /// Its share of the same activities in every country, 0–1.
+    async fn global_share(&self) -> f64 {
+        self.s.global_share
+    }
+
+    /// `share ≥ globalShare`.
+    async fn above_global_share(&self) -> bool {
+        self.s.above_global_share
+    }
+
+    /// Among the largest providers that together reach 90 % of the scope.
+    async fn within_ninety_percent(&self) -> bool {
+        self.s.within_ninety_percent
+    }
+
+    /// Either test holds.
+    async fn significant(&self) -> bool {
+        self.s.significant()
+    }
+
+    /// What the shares are of.
+    async fn share_basis(&self) -> ShareBasis {
+        self.basis.into()
+    }
+}
+
+/// The unit of an indicator's value.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndicatorUnit {
+    /// Percent, 0–100.
+    Percent,
+    /// A count.
+    Count,
+}
+
+/// One Paris Declaration indicator for a year and scope.
+pub struct ParisIndicator {
+    i: rules::Indicator,
+    currency: String,
+}
+
+#[Object]
+impl ParisIndicator {
+    /// "3", "4", "5a", "5b", "6", "7", "8", "9", "10a" or "10b".
+    async fn indicator(&self) -> &str {
+        self.i.key
+    }
+
+    /// What it measures.
+    async fn name(&self) -> &str {
+        self.i.name
+    }
+
+    /// Percent of numerator over denominator (a count for indicator 6); null when the
+    /// denominator is zero, or when money was left out for want of a rate (indicator 7).
+    async fn value(&self) -> Option<f64> {
+        self.i.value()
+    }
+
+    /// Percent or count.
+    async fn unit(&self) -> IndicatorUnit {
+        match self.i.unit {
+            Unit::Percent => IndicatorUnit::Percent,
+            Unit::Count => IndicatorUnit::Count,
+        }
+    }
+
+    /// The numerator: a count, or money (indicator 7).
+    async fn numerator(&self) -> Decimal {
+        self.i.numerator
+    }
+
+    /// The denominator: a count, or money (indicator 7).
+    async fn denominator(&self) -> Decimal {
+        self.i.denominator
+    }
+
+    /// Records in scope.
+    async fn records(&self) -> u32 {
+        self.i.records
+    }
+
+    /// Records that reported the underlying flag.
+    async fn reported(&self) -> u32 {
+        self.i.reported
+    }
+
+    /// `reported / records`; null without records.
+    async fn reported_share(&self) -> Option<f64> {
+        self.i.reported_share()
+    }
+
+    /// The 2010 target in percent, where the Paris Declaration sets one figure for all.
+    async fn target(&self) -> Option<f64> {
+        self.i.target
+    }
+
+    /// The 2010 target in words.
+    async fn target_description(&self) -> &str {
+        self.i.target_description
+    }
+
+    /// The currency of money figures (indicator 7 only).
+    async fn currency(&self) -> Option<&str> {
+        self.i.is_money.then_some(self.currency.as_str())
+    }
+
+    /// Money left out for want of a rate, per currency.
+    async fn unconverted(&self) -> Vec<Money> {
+        money_list(&self.i.unconverted)
+    }
+}
+
+/// Contributions of one donor in one year.
+pub struct ContributionTotal {
+    donor: String,
+    year: i32,
+    currency: String,
+    t: analytics::ContributionTotal,
+}
+
+fn money_list(total: &Total) -> Vec<Money> {
+    total.unconverted_money().iter().map(Money::from).collect()
+}
+
+#[Object]
+impl ContributionTotal {
+    /// The donor.
+    async fn donor(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
+        loaders(ctx)?
+            .load_one(OrgRef(self.donor.clone()))
+            .await?
+            .map(Organisation)
+            .ok_or_else(|| ApiError::NotFound(format!("organisation {}", self.donor)))
+    }
+
+    /// The year.
+    async fn year(&self) -> i32 {
+        self.year
+    }
+
+    /// The currency of the totals.
+    async fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    /// Σ pledged.
+    async fn pledged(&self) -> Decimal {
+        self.t.pledged.rounded()
+    }
+
+    /// Σ paid.
+    async fn paid(&self) -> Decimal {
+        self.t.paid.rounded()
+    }
+
+    /// Σ paid to general-purpose funds.
+    async fn general_purpose(&self) -> Decimal {
+        self.t.general_purpose.rounded()
+    }
+
+    /// Σ paid to special-purpose funds.
+    async fn special_purpose(&self) -> Decimal {
+        self.t.special_purpose.rounded()
+    }
+
+    /// Σ paid to other funds.
+    async fn other(&self) -> Decimal {
+        self.t.other.rounded()
+    }
+
+    /// `generalPurpose / paid`; null when nothing is paid.
+    async fn general_purpose_share(&self) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        let paid = self.t.paid.sum;
+        if paid.is_zero() {
+            return None;
+        }
+        (self.t.general_purpose.sum / paid).to_f64()
+    }
+
+    /// Pledges without a rate for their year, per currency (not in `pledged`).
+    async fn unconverted_pledged(&self) -> Vec<Money> {
+        money_list(&self.t.pledged)
+    }
+
+    /// Payments without a rate for their year, per currency (not in `paid` nor in the funds).
+    async fn unconverted_paid(&self) -> Vec<Money> {
+        money_list(&self.t.paid)
+    }
+}
+
+fn area_name(area: DomainArea) -> &'static str {
+    match area {
+        DomainArea::ImplementationInformation => "Information on implementation",
+        DomainArea::CriminalJusticeResponse => "Criminal justice response",
+        DomainArea::InternationalCooperation => {
+            "International cooperation (central authorities, MLA, extradition)"
+        }
+        DomainArea::DataCollectionCapacity => "Data collection capacity",
+        DomainArea::ProtocolsImplementation => "Implementation of the Protocols",
+    }
+}
+
+/// Dashboard analytics.
+#[derive(Default)]
+pub struct AnalyticsQuery;
+
+#[Object]
+impl AnalyticsQuery {
+    /// Countries (and regions) × priority areas or DAC sectors: needs by coverage state,
+    /// providers, budget, open flags, HHI and fragmentation. Published activities only.
+    async fn coverage_matrix(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AnalyticsFilter>,
+        #[graphql(default_with = "MatrixColumns::PriorityArea")] columns: MatrixColumns,
+        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+        #[graphql(default = 5)] provider_ceiling: i32,
+    ) -> ApiResult<CoverageMatrix> {
+        let who = principal(ctx)?;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let currency = check_currency(&currency)?;
+        if provider_ceiling < 0 {
+            return Err(ApiError::bad_input(
+                "providerCeiling",
+                "must not be negative",
+            ));
+        }
+        let by_sector = columns == MatrixColumns::DacSector;
+        let matrix =
+            analytics::coverage_matrix(store(ctx)?.db(), who, &filter, by_sector, &currency)
+                .await?;
+        let rows = matrix
+            .into_iter()
+            .map(|((kind, code), cells)| MatrixRow {
+                name: match kind {
+                    RowKind::Country => COUNTRY.name_of(&code),
+                    RowKind::Region => REGION.name_of(&code),
+                }
+                .unwrap_or(code.as_str())
+                .to_owned(),
+                kind: match kind {
+                    RowKind::Country => MatrixRowKind::Country,
+                    RowKind::Region => MatrixRowKind::Region,
+                },
+                code,
+                cells: cells
+                    .into_iter()
+                    .map(|(column, cell)| {
+                        let (column, column_name) = match column {
+                            Column::PriorityArea(p) => {
+                                (p.as_str().to_owned(), area_name(p).to_owned())
+                            }
+                            Column::Sector(s) => {
+                                let name = SECTOR.name_of(&s).unwrap_or(s.as_str()).to_owned();
+                                (s, name)
+                            }
+                        };
+                        let (basis, hhi) = cell.concentration();
+                        let providers = cell.providers();
+                        let f = cell.flags;
+                        MatrixCell {
+                            column,
+                            column_name,
+                            needs: cell.needs.map(|n| NeedStateCounts {
+                                unmet: n.unmet,
+                                covered: n.covered,
+                                duplicated: n.duplicated,
+                                total: n.unmet + n.covered + n.duplicated,
+                            }),
+                            activities: cell.activities.len() as u32,
+                            active_providers: providers.len() as u32,
+                            over_ceiling: providers.len() > provider_ceiling as usize,
+                            providers,
+                            active_budget: cell.budget.rounded(),
+                            unconverted: money_list(&cell.budget),
+                            open_flags: FlagCounts {
+                                double_reporting: f.double_reporting,
+                                coordinated: f.coordinated,
+                                likely_duplication: f.likely_duplication,
+                                possible_overlap: f.possible_overlap,
+                                total: f.double_reporting
+                                    + f.coordinated
+                                    + f.likely_duplication
+                                    + f.possible_overlap,
+                            },
+                            hhi,
+                            fragmentation: hhi.map(|h| 1.0 - h),
+                            share_basis: basis.into(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(CoverageMatrix {
+            columns,
+            currency,
+            provider_ceiling,
+            rows,
+        })
+    }
+
+    /// Each provider's share in a country (or a country's cell, with `priorityArea` or
+    /// `sector`), its global share, and whether the relationship is significant by the
+    /// OECD-style rules. `filter.country` is required. Largest share first.
+    async fn provider_significance(
+        &self,
+        ctx: &Context<'_>,
+        filter: AnalyticsFilter,
+        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+    ) -> ApiResult<Vec<ProviderSignificance>> {
+        principal(ctx)?;
+        let filter = filter.into_query()?;
+        let currency = check_currency(&currency)?;
+        let Some(country) = filter.country.clone() else {
+            return Err(ApiError::bad_input(
+                "filter.country",
+                "significance is of a provider in a country: name the country",
+            ));
+        };
+        let (basis, found) =
+            analytics::provider_significance(store(ctx)?.db(), &filter, &country, &currency)
+                .await?;
+        Ok(found
+            .into_iter()
+            .map(|s| ProviderSignificance {
+                country: country.clone(),
+                basis,
+                s,
+            })
+            .collect())
+    }
+
+    /// The Paris Declaration indicators 3 to 10b for a year, globally or scoped by provider
+    /// and/or recipient country; each with numerator, denominator, reporting share and target.
+    async fn paris_indicators(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        provider: Option<String>,
+        recipient_country: Option<String>,
+        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+    ) -> ApiResult<Vec<ParisIndicator>> {
+        let who = principal(ctx)?;
+        check_year(year, "year")?;
+        let currency = check_currency(&currency)?;
+        let country = recipient_country.map(|c| c.trim().to_ascii_uppercase());
+        if let Some(c) = &country
+            && COUNTRY.get(c).is_none()
+        {
+            return Err(ApiError::bad_input(
+                "recipientCountry",
+                format!("unknown country code `{c}`"),
+            ));
+        }
+        let found = analytics::paris(
+            store(ctx)?.db(),
+            who,
+            year,
+            provider.as_deref().map(str::trim),
+            country.as_deref(),
+            &currency,
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|i| ParisIndicator {
+                i,
+                currency: currency.clone(),
+            })
+            .collect())
+    }
+
+    /// Contributions by donor and year, converted into `currency`: pledged, paid, paid per
+    /// fund and the general-purpose share. Ordered by year, then donor.
+    async fn contribution_summary(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ContributionFilter>,
+        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+    ) -> ApiResult<Vec<ContributionTotal>> {
+        principal(ctx)?;
+        let currency = check_currency(&currency)?;
+        let filter = filter.unwrap_or_default().into();
+        let found = analytics::contribution_summary(store(ctx)?.db(), &filter, &currency).await?;
+        Ok(found
+            .into_iter()
+            .map(|((year, donor), t)| ContributionTotal {
+                donor,
+                year,
+                currency: currency.clone(),
+                t,
+            })
+            .collect())
+    }
+}

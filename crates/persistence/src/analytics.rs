@@ -1,0 +1,615 @@
+//! Dashboard analytics read from the registry: the coverage matrix, provider significance, the
+//! Paris Declaration indicators and contribution totals. Only published activities count, for
+//! every caller; needs count when the caller may see them. The rules are in
+//! `aidgraph_domain::analytics` and `docs/coordination.md`.
+
+use crate::activities::{self, ActivityRecord, TAG_PRIORITY_AREA};
+use crate::coverage;
+use crate::entities::{
+    activity, activity_country, activity_need, activity_tag, coordination_edge, overlap_flag,
+};
+use crate::error::StoreError;
+use crate::needs::{self, NeedFilter};
+use crate::organisations;
+use crate::page::PageRequest;
+use crate::rates;
+use crate::records::{self, ContributionFilter, JointWorkFilter};
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::analytics::{
+    Column, Holdings, Indicator, ParisRecord, ShareBasis, Significance, column_share, columns_of,
+    hhi, is_active, location_share, paris_indicators, rate_year, significance,
+};
+use aidgraph_domain::overlap::coverage::CoverageState;
+use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::rates::{Rates, Total};
+use aidgraph_domain::vocab::{
+    ContributionStatus, Fund, JointWorkKind, NeedsAnalysisStatus, OverlapClass, PriorityArea,
+    Publication, ReviewStatus,
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Most needs one matrix reads.
+const MAX_NEEDS: u64 = 100_000;
+/// Activities read per round trip.
+const BATCH: u64 = 2_000;
+
+/// The filters every analytics query takes.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyticsFilter {
+    /// Recipient country.
+    pub country: Option<String>,
+    /// Recipient region (activities that list it).
+    pub region: Option<String>,
+    /// Priority area.
+    pub priority_area: Option<PriorityArea>,
+    /// DAC 5-digit sector.
+    pub sector: Option<String>,
+    /// Provider (reporting organisation ref).
+    pub provider: Option<String>,
+    /// Year the activities are active in.
+    pub year: Option<i32>,
+}
+
+/// Published activities matching what SQL can filter; `None` when the provider is unknown.
+async fn published(
+    conn: &impl ConnectionTrait,
+    country: Option<&str>,
+    provider: Option<&str>,
+    priority_area: Option<PriorityArea>,
+) -> Result<Vec<ActivityRecord>, StoreError> {
+    let mut cond =
+        Condition::all().add(activity::Column::Publication.eq(Publication::Published.as_str()));
+    if let Some(country) = country {
+        cond = cond.add(
+            activity::Column::Id.in_subquery(
+                Query::select()
+                    .column(activity_country::Column::ActivityId)
+                    .from(activity_country::Entity)
+                    .and_where(activity_country::Column::Code.eq(country))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(provider) = provider {
+        match organisations::by_ref(conn, provider).await? {
+            Some(org) => cond = cond.add(activity::Column::ReportingOrgId.eq(org.id)),
+            None => return Ok(Vec::new()),
+        }
+    }
+    if let Some(area) = priority_area {
+        cond = cond.add(
+            activity::Column::Id.in_subquery(
+                Query::select()
+                    .column(activity_tag::Column::ActivityId)
+                    .from(activity_tag::Entity)
+                    .and_where(activity_tag::Column::Kind.eq(TAG_PRIORITY_AREA))
+                    .and_where(activity_tag::Column::Value.eq(area.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = activity::Entity::find()
+            .filter(cond.clone())
+            .filter(activity::Column::Id.gt(after))
+            .order_by_asc(activity::Column::Id)
+            .limit(BATCH)
+            .all(conn)
+            .await?;
+        let done = (batch.len() as u64) < BATCH;
+        for m in batch {
+            after = m.id;
+            out.push(activities::record_from_model(m)?);
+        }
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// The activities in scope of `filter`, active as it says.
+async fn in_scope(
+    conn: &impl ConnectionTrait,
+    filter: &AnalyticsFilter,
+    with_country: bool,
+    today: NaiveDate,
+) -> Result<Vec<ActivityRecord>, StoreError> {
+    let country = filter.country.as_deref().filter(|_| with_country);
+    let mut found = published(
+        conn,
+        country,
+        filter.provider.as_deref(),
+        filter.priority_area,
+    )
+    .await?;
+    found.retain(|a| {
+        is_active(&a.data, filter.year, today)
+            && filter
+                .region
+                .as_ref()
+                .is_none_or(|r| a.data.recipient_regions.iter().any(|x| &x.code == r))
+            && filter.sector.as_ref().is_none_or(|s| {
+                a.data
+                    .sectors
+                    .iter()
+                    .any(|x| x.vocabulary == "1" && &x.code == s)
+            })
+    });
+    Ok(found)
+}
+
+/// What an activity contributes to one place and column: its converted budget share.
+fn add_budget(
+    total: &mut Total,
+    rates: &Rates,
+    record: &ActivityRecord,
+    place_share: Decimal,
+    column_share: Decimal,
+    currency: &str,
+    year: i32,
+) -> Decimal {
+    let Some(budget) = &record.data.budget else {
+        return Decimal::ZERO;
+    };
+    let amount = budget.amount * place_share * column_share;
+    total
+        .add(rates, amount, &budget.currency, currency, year)
+        .unwrap_or(Decimal::ZERO)
+}
+
+/// Whether a matrix row is a country or a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowKind {
+    /// A recipient country.
+    Country,
+    /// A recipient region.
+    Region,
+}
+
+/// Needs of a cell by coverage state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NeedCounts {
+    /// Unmet.
+    pub unmet: u32,
+    /// Covered.
+    pub covered: u32,
+    /// Duplicated.
+    pub duplicated: u32,
+}
+
+/// Open flags of a cell by class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlagCounts {
+    /// Double reporting.
+    pub double_reporting: u32,
+    /// Coordinated.
+    pub coordinated: u32,
+    /// Likely duplication.
+    pub likely_duplication: u32,
+    /// Possible overlap.
+    pub possible_overlap: u32,
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    /// Needs by state; `None` where needs cannot be placed (sector columns, region rows).
+    pub needs: Option<NeedCounts>,
+    /// Activity ids in the cell.
+    pub activities: Vec<i64>,
+    /// Converted budget and what could not be converted.
+    pub budget: Total,
+    /// Per-provider holdings.
+    pub holdings: Holdings,
+    /// Open flags by class.
+    pub flags: FlagCounts,
+}
+
+impl Cell {
+    /// Provider shares, their basis and the HHI (`None` without activities).
+    pub fn concentration(&self) -> (ShareBasis, Option<f64>) {
+        let basis = self.holdings.natural_basis();
+        if self.holdings.is_empty() {
+            return (basis, None);
+        }
+        (basis, Some(hhi(&self.holdings.shares(basis))))
+    }
+
+    /// The providers with activities in the cell, by ref.
+    pub fn providers(&self) -> Vec<String> {
+        let mut refs: Vec<String> = self
+            .holdings
+            .shares(ShareBasis::Activities)
+            .into_iter()
+            .map(|s| s.provider)
+            .collect();
+        refs.sort();
+        refs
+    }
+}
+
+/// A matrix row: country or region, and its code.
+pub type RowKey = (RowKind, String);
+
+/// The coverage matrix: row → column → cell.
+pub type Matrix = BTreeMap<RowKey, BTreeMap<Column, Cell>>;
+
+/// Builds the coverage matrix for `who`.
+pub async fn coverage_matrix(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    filter: &AnalyticsFilter,
+    by_sector: bool,
+    currency: &str,
+) -> Result<Matrix, StoreError> {
+    let today = crate::overlap::today();
+    let rates = rates::all(conn).await?;
+    let scope = in_scope(conn, filter, true, today).await?;
+    let wanted_column = |c: &Column| match c {
+        Column::PriorityArea(p) => filter.priority_area.is_none_or(|f| f == *p),
+        Column::Sector(s) => filter.sector.as_ref().is_none_or(|f| f == s),
+    };
+    let mut matrix: Matrix = BTreeMap::new();
+    let mut places_of: HashMap<i64, Vec<(RowKey, Column)>> = HashMap::new();
+    for record in &scope {
+        let mut rows: Vec<RowKey> = record
+            .data
+            .recipient_countries
+            .iter()
+            .filter(|c| filter.country.as_ref().is_none_or(|f| f == &c.code))
+            .map(|c| (RowKind::Country, c.code.clone()))
+            .collect();
+        if filter.country.is_none() {
+            rows.extend(
+                record
+                    .data
+                    .recipient_regions
+                    .iter()
+                    .map(|r| (RowKind::Region, r.code.clone())),
+            );
+        }
+        let columns: Vec<Column> = columns_of(&record.data, by_sector)
+            .into_iter()
+            .filter(wanted_column)
+            .collect();
+        let year = rate_year(&record.data, filter.year, today);
+        for row in &rows {
+            let place = location_share(&record.data, &row.1);
+            for column in &columns {
+                let cell = matrix
+                    .entry(row.clone())
+                    .or_default()
+                    .entry(column.clone())
+                    .or_default();
+                let share = column_share(&record.data, column);
+                let amount = add_budget(
+                    &mut cell.budget,
+                    &rates,
+                    record,
+                    place,
+                    share,
+                    currency,
+                    year,
+                );
+                cell.holdings.add(&record.data.reporting_org, amount);
+                cell.activities.push(record.id);
+                places_of
+                    .entry(record.id)
+                    .or_default()
+                    .push((row.clone(), column.clone()));
+            }
+        }
+    }
+
+    // Open flags whose two activities share a cell.
+    let ids: Vec<i64> = places_of.keys().copied().collect();
+    for chunk in ids.chunks(300) {
+        let flags = overlap_flag::Entity::find()
+            .filter(overlap_flag::Column::Status.eq(ReviewStatus::Open.as_str()))
+            .filter(overlap_flag::Column::ActivityAId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for flag in flags {
+            let (Some(a), Some(b)) = (
+                places_of.get(&flag.activity_a_id),
+                places_of.get(&flag.activity_b_id),
+            ) else {
+                continue;
+            };
+            for place in a.iter().filter(|p| b.contains(p)) {
+                let Some(cell) = matrix.get_mut(&place.0).and_then(|r| r.get_mut(&place.1)) else {
+                    continue;
+                };
+                match flag.class.parse::<OverlapClass>() {
+                    Ok(OverlapClass::DoubleReporting) => cell.flags.double_reporting += 1,
+                    Ok(OverlapClass::Coordinated) => cell.flags.coordinated += 1,
+                    Ok(OverlapClass::LikelyDuplication) => cell.flags.likely_duplication += 1,
+                    Ok(OverlapClass::PossibleOverlap) => cell.flags.possible_overlap += 1,
+                    Ok(OverlapClass::None) => {}
+                    Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+                }
+            }
+        }
+    }
+
+    // Needs, where they can be placed: country rows, priority-area columns.
+    if !by_sector && filter.region.is_none() {
+        let query = NeedFilter {
+            recipient_country: filter.country.clone(),
+            priority_area: filter.priority_area,
+            analysis_status: vec![NeedsAnalysisStatus::Published],
+            ..NeedFilter::default()
+        };
+        let all = PageRequest {
+            first: MAX_NEEDS,
+            after: None,
+        };
+        let found = needs::list_needs(conn, who, &query, &all).await?;
+        let records: Vec<&needs::NeedRecord> = found.items.iter().map(|(_, n)| n).collect();
+        let states = coverage::of_needs(conn, &records, today, false).await?;
+        for need in records {
+            let cell = matrix
+                .entry((RowKind::Country, need.recipient_country.clone()))
+                .or_default()
+                .entry(Column::PriorityArea(need.data.priority_area))
+                .or_default();
+            let counts = cell.needs.get_or_insert_with(NeedCounts::default);
+            match states.get(&need.id).map(|c| c.coverage.state) {
+                Some(CoverageState::Covered) => counts.covered += 1,
+                Some(CoverageState::Duplicated) => counts.duplicated += 1,
+                _ => counts.unmet += 1,
+            }
+        }
+        for ((kind, _), row) in matrix.iter_mut() {
+            if *kind == RowKind::Country {
+                for cell in row.values_mut() {
+                    cell.needs.get_or_insert_with(NeedCounts::default);
+                }
+            }
+        }
+    }
+    Ok(matrix)
+}
+
+/// Significance of each provider in `filter.country` (and cell), with the share basis.
+pub async fn provider_significance(
+    conn: &impl ConnectionTrait,
+    filter: &AnalyticsFilter,
+    country: &str,
+    currency: &str,
+) -> Result<(ShareBasis, Vec<Significance>), StoreError> {
+    let today = crate::overlap::today();
+    let rates = rates::all(conn).await?;
+    let everywhere = in_scope(conn, filter, false, today).await?;
+    let column = match (&filter.sector, filter.priority_area) {
+        (Some(s), _) => Some(Column::Sector(s.clone())),
+        (None, Some(p)) => Some(Column::PriorityArea(p)),
+        (None, None) => None,
+    };
+    let mut scope = Holdings::default();
+    let mut global = Holdings::default();
+    let mut unused = Total::default();
+    for record in &everywhere {
+        let share = column
+            .as_ref()
+            .map_or(Decimal::ONE, |c| column_share(&record.data, c));
+        let year = rate_year(&record.data, filter.year, today);
+        let whole = add_budget(
+            &mut unused,
+            &rates,
+            record,
+            Decimal::ONE,
+            share,
+            currency,
+            year,
+        );
+        global.add(&record.data.reporting_org, whole);
+        if record
+            .data
+            .recipient_countries
+            .iter()
+            .any(|c| c.code == country)
+        {
+            let place = location_share(&record.data, country);
+            let part = add_budget(&mut unused, &rates, record, place, share, currency, year);
+            scope.add(&record.data.reporting_org, part);
+        }
+    }
+    Ok(significance(&scope, &global))
+}
+
+/// The Paris Declaration indicators for `year`, scoped by provider and recipient country.
+pub async fn paris(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    year: i32,
+    provider: Option<&str>,
+    country: Option<&str>,
+    currency: &str,
+) -> Result<Vec<Indicator>, StoreError> {
+    let today = crate::overlap::today();
+    let rates = rates::all(conn).await?;
+    let filter = AnalyticsFilter {
+        country: country.map(str::to_owned),
+        provider: provider.map(str::to_owned),
+        year: Some(year),
+        ..AnalyticsFilter::default()
+    };
+    let scope = in_scope(conn, &filter, true, today).await?;
+    let coordinated = coordinated(conn, who, &scope).await?;
+    let records: Vec<ParisRecord<'_>> = scope
+        .iter()
+        .map(|r| ParisRecord {
+            data: &r.data,
+            coordinated: coordinated.contains(&r.id),
+        })
+        .collect();
+    let works = JointWorkFilter {
+        country: country.map(str::to_owned),
+        year: Some(year),
+        ..JointWorkFilter::default()
+    };
+    let involves = |w: &records::JointWorkRecord| {
+        provider.is_none_or(|p| {
+            w.data.organisations.iter().any(|o| o == p) || w.data.on_behalf_of.as_deref() == Some(p)
+        })
+    };
+    let missions = records::all_joint_works(conn, JointWorkKind::Mission, &works).await?;
+    let analytic = records::all_joint_works(conn, JointWorkKind::AnalyticWork, &works).await?;
+    let missions: Vec<_> = missions
+        .iter()
+        .filter(|w| involves(w))
+        .map(|w| &w.data)
+        .collect();
+    let analytic: Vec<_> = analytic
+        .iter()
+        .filter(|w| involves(w))
+        .map(|w| &w.data)
+        .collect();
+    Ok(paris_indicators(
+        year, &records, &missions, &analytic, currency, &rates,
+    ))
+}
+
+/// The activities of `scope` that count as coordinated for indicator 4: they address a need of
+/// a published analysis in one of their countries (one the caller may see), or their
+/// coordination group holds a published activity of another provider.
+async fn coordinated(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    scope: &[ActivityRecord],
+) -> Result<HashSet<i64>, StoreError> {
+    let mut out = HashSet::new();
+    let ids: Vec<i64> = scope.iter().map(|r| r.id).collect();
+    let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for row in activity_need::Entity::find()
+            .filter(activity_need::Column::ActivityId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            links.entry(row.activity_id).or_default().push(row.need_id);
+        }
+    }
+    let need_ids: Vec<i64> = links
+        .values()
+        .flatten()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut needs_found = HashMap::new();
+    for chunk in need_ids.chunks(500) {
+        needs_found.extend(needs::needs_by_ids(conn, chunk).await?);
+    }
+    for record in scope {
+        let addresses = links.get(&record.id).into_iter().flatten().any(|n| {
+            needs_found.get(n).is_some_and(|need| {
+                need.analysis_status == NeedsAnalysisStatus::Published
+                    && who.sees_need(
+                        need.analysis_status,
+                        need.data.visibility,
+                        &need.recipient_country,
+                    )
+                    && record
+                        .data
+                        .recipient_countries
+                        .iter()
+                        .any(|c| c.code == need.recipient_country)
+            })
+        });
+        if addresses {
+            out.insert(record.id);
+        }
+    }
+
+    // Coordination groups from published activities' links and reviewers' decisions.
+    let published: Vec<(i64, String, i64)> = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Id)
+        .column(activity::Column::IatiIdentifier)
+        .column(activity::Column::ReportingOrgId)
+        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let published_ids: HashSet<i64> = published.iter().map(|(id, _, _)| *id).collect();
+    let mut groups = Groups::default();
+    for edge in coordination_edge::Entity::find().all(conn).await? {
+        let counts = match edge.source.strip_prefix("related:") {
+            Some(id) => id.parse().is_ok_and(|id: i64| published_ids.contains(&id)),
+            None => true,
+        };
+        if counts {
+            groups.link(&edge.a, &edge.b);
+        }
+    }
+    let mut orgs_of_group: HashMap<usize, BTreeSet<i64>> = HashMap::new();
+    for (_, identifier, org) in &published {
+        let g = groups.group_of(identifier);
+        orgs_of_group.entry(g).or_default().insert(*org);
+    }
+    for record in scope {
+        let g = groups.group_of(&record.data.iati_identifier);
+        if orgs_of_group
+            .get(&g)
+            .is_some_and(|orgs| orgs.iter().any(|o| *o != record.reporting_org_id))
+        {
+            out.insert(record.id);
+        }
+    }
+    Ok(out)
+}
+
+/// Contributions of one donor in one year.
+#[derive(Debug, Clone, Default)]
+pub struct ContributionTotal {
+    /// Σ pledged.
+    pub pledged: Total,
+    /// Σ paid.
+    pub paid: Total,
+    /// Σ paid to general-purpose funds.
+    pub general_purpose: Total,
+    /// Σ paid to special-purpose funds.
+    pub special_purpose: Total,
+    /// Σ paid to other funds.
+    pub other: Total,
+}
+
+/// Contribution totals by (year, donor ref), converted into `currency` at each year's rates.
+pub async fn contribution_summary(
+    conn: &impl ConnectionTrait,
+    filter: &ContributionFilter,
+    currency: &str,
+) -> Result<BTreeMap<(i32, String), ContributionTotal>, StoreError> {
+    let rates = rates::all(conn).await?;
+    let mut out: BTreeMap<(i32, String), ContributionTotal> = BTreeMap::new();
+    for c in records::all_contributions(conn, filter).await? {
+        let d = &c.data;
+        let total = out.entry((d.year, d.donor.clone())).or_default();
+        let (amount, from) = (d.amount.amount, d.amount.currency.as_str());
+        match d.status {
+            ContributionStatus::Pledged => {
+                total.pledged.add(&rates, amount, from, currency, d.year);
+            }
+            ContributionStatus::Paid => {
+                total.paid.add(&rates, amount, from, currency, d.year);
+                let fund = match d.fund {
+                    Fund::GeneralPurpose => &mut total.general_purpose,
+                    Fund::SpecialPurpose => &mut total.special_purpose,
+                    Fund::Other => &mut total.other,
+                };
+                fund.add(&rates, amount, from, currency, d.year);
+            }
+        }
+    }
+    Ok(out)
+}
