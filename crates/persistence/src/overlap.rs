@@ -20,7 +20,7 @@ use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
-use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
+use aidgraph_domain::overlap::score::{flags, is_comparable, may_flag, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, PairScore, TextVector, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -424,7 +424,10 @@ async fn score_against_candidates(
         return Ok(Vec::new());
     }
     let keys = candidates(conn, a, exclude, config, today).await?;
-    let features = cached_features(conn, cache, &keys).await?;
+    let mut features = cached_features(conn, cache, &keys).await?;
+    // Pairs that could not raise a flag whatever their text need no vectors, and their words
+    // no corpus lookups.
+    features.retain(|b| is_candidate(a, b, config, today) && may_flag(a, b, config));
     let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
@@ -441,9 +444,6 @@ async fn score_against_candidates(
     let va = vector(a, n, &df);
     let mut flagged = Vec::new();
     for b in features {
-        if !is_candidate(a, &b, config, today) {
-            continue;
-        }
         let vb = vector(&b, n, &df);
         let (quick, quick_class) = quick_score(a, &b, &va, &vb, config);
         if !flags(quick, quick_class, config) {

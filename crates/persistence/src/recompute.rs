@@ -11,7 +11,7 @@ use crate::overlap::{self, features_of, input_hash, stored_components};
 use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::Groups;
-use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
+use aidgraph_domain::overlap::score::{flags, is_comparable, may_flag, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, TextVector, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
 use chrono::{NaiveDate, Utc};
@@ -126,6 +126,9 @@ fn score_country(
                 continue;
             }
             scored += 1;
+            if !may_flag(a, b, config) {
+                continue;
+            }
             let (quick, quick_class) = quick_score(a, b, &vectors[i], &vectors[j], config);
             if !flags(quick, quick_class, config) {
                 continue;

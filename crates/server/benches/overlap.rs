@@ -196,6 +196,42 @@ async fn run(
     );
     println!("         {summary}");
     println!("         feature cache warmed with {warmed} activities in {warm:.1} s");
+
+    // Dashboards: the analytics queries over the whole registry, as a viewer.
+    let viewer = auth.issue("bench", Role::Viewer, None, None, 3600)?;
+    let busiest = bench_data::COUNTRIES[0];
+    let dashboards = [
+        (
+            "coverageMatrix",
+            "{ coverageMatrix(filter: { year: 2026 }) { rows { code cells { column activeBudget hhi } } } }".to_owned(),
+        ),
+        (
+            "coverageMatrix DAC",
+            "{ coverageMatrix(columns: DAC_SECTOR) { rows { code cells { column activeBudget hhi } } } }".to_owned(),
+        ),
+        (
+            "providerSignificance",
+            format!("{{ providerSignificance(filter: {{ country: \"{busiest}\" }}) {{ share significant }} }}"),
+        ),
+        (
+            "parisIndicators",
+            "{ parisIndicators(year: 2026) { indicator value } }".to_owned(),
+        ),
+    ];
+    let mut line = String::from("         dashboards (p50 of 5 after 1 warm-up):");
+    for (name, query) in dashboards {
+        let mut times = Vec::new();
+        for i in 0..6 {
+            let t = Instant::now();
+            post(viewer.clone(), json!({ "query": query })).await?;
+            if i > 0 {
+                times.push(t.elapsed());
+            }
+        }
+        times.sort();
+        line.push_str(&format!(" {name} {:.0} ms;", percentile(&times, 50.0)));
+    }
+    println!("{line}");
     store.close().await?;
     Ok(())
 }

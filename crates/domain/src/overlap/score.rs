@@ -253,6 +253,44 @@ pub fn quick_score(
     text_b: &TextVector,
     config: &OverlapConfig,
 ) -> (u8, OverlapClass) {
+    score_with(
+        a,
+        b,
+        || (!text_a.is_empty() && !text_b.is_empty()).then(|| text_a.cosine(text_b)),
+        config,
+    )
+}
+
+/// An upper bound of [`quick_score`] that needs no text vectors: the text component, when
+/// both sides have words, counts as a perfect match. The score rises with the text value
+/// (`M = (S + w·t) / (W + w)`), a present text component at 1 never lowers `M`, and double
+/// reporting needs text at or above a threshold; so a pair whose bound raises no flag raises
+/// none with any text, and its vectors need not be built.
+pub fn score_bound(
+    a: &OverlapFeatures,
+    b: &OverlapFeatures,
+    config: &OverlapConfig,
+) -> (u8, OverlapClass) {
+    score_with(
+        a,
+        b,
+        || (!a.terms.is_empty() && !b.terms.is_empty()).then_some(1.0),
+        config,
+    )
+}
+
+/// Whether a candidate pair could raise a flag at all, whatever its text similarity.
+pub fn may_flag(a: &OverlapFeatures, b: &OverlapFeatures, config: &OverlapConfig) -> bool {
+    let (score, class) = score_bound(a, b, config);
+    flags(score, class, config)
+}
+
+fn score_with(
+    a: &OverlapFeatures,
+    b: &OverlapFeatures,
+    text: impl FnOnce() -> Option<f64>,
+    config: &OverlapConfig,
+) -> (u8, OverlapClass) {
     let shared = a.countries.intersection(&b.countries).count();
     let smaller = a.countries.len().min(b.countries.len()).max(1);
     let mut g = shared as f64 / smaller as f64;
@@ -283,7 +321,7 @@ pub fn quick_score(
             config.type_weight,
         );
     }
-    let text = (!text_a.is_empty() && !text_b.is_empty()).then(|| text_a.cosine(text_b));
+    let text = text();
     if let Some(v) = text {
         add(v, config.text_weight);
     }

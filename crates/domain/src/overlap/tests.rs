@@ -376,6 +376,36 @@ proptest! {
     }
 
     #[test]
+    fn the_text_free_bound_never_misses_a_flag(
+        mut a in arb_features(1),
+        mut b in arb_features(2),
+        text_a in prop::sample::subsequence(vec!["training", "prosecutors", "judges", "assistance", "border"], 0..=5),
+        text_b in prop::sample::subsequence(vec!["training", "prosecutors", "judges", "assistance", "border"], 0..=5),
+        same_implementer in any::<bool>(),
+        df in 1u64..5,
+    ) {
+        a.terms = term_counts(&text_a.join(" "));
+        b.terms = term_counts(&text_b.join(" "));
+        if same_implementer {
+            a.implementers = BTreeMap::from([("XM-IMPL".to_owned(), "Implementer".to_owned())]);
+            b.implementers = a.implementers.clone();
+            a.budget = Some((Decimal::new(100_000, 0), "USD".into()));
+            b.budget = Some((Decimal::new(95_000, 0), "USD".into()));
+        }
+        let ta = TextVector::new(&a.terms, 5, |_| df);
+        let tb = TextVector::new(&b.terms, 5, |_| 1);
+        let (score, class) = super::score::quick_score(&a, &b, &ta, &tb, &DEFAULT);
+        let (bound, bound_class) = super::score::score_bound(&a, &b, &DEFAULT);
+        prop_assert!(bound >= score, "bound {} < score {}", bound, score);
+        if class == OverlapClass::DoubleReporting {
+            prop_assert_eq!(bound_class, OverlapClass::DoubleReporting);
+        }
+        if super::score::flags(score, class, &DEFAULT) {
+            prop_assert!(super::score::may_flag(&a, &b, &DEFAULT));
+        }
+    }
+
+    #[test]
     fn score_is_symmetric_and_bounded(a in arb_features(1), b in arb_features(2)) {
         let e = TextVector::default();
         let ab = score_pair(&a, &b, &e, &e, &DEFAULT);
