@@ -3,7 +3,7 @@
 //! every caller; needs count when the caller may see them. The rules are in
 //! `aidgraph_domain::analytics` and `docs/coordination.md`.
 
-use crate::activities::{self, ActivityRecord, TAG_PRIORITY_AREA};
+use crate::activities::{ActivityRecord, TAG_PRIORITY_AREA};
 use crate::coverage;
 use crate::entities::{
     activity, activity_country, activity_need, activity_tag, coordination_edge, overlap_flag,
@@ -14,7 +14,9 @@ use crate::organisations;
 use crate::page::PageRequest;
 use crate::rates;
 use crate::records::{self, ContributionFilter, JointWorkFilter};
+use crate::store::Store;
 use aidgraph_domain::access::Principal;
+use aidgraph_domain::activity::{ActivityData, IatiDetails};
 use aidgraph_domain::analytics::{
     Column, Holdings, Indicator, ParisRecord, ShareBasis, Significance, column_share, columns_of,
     hhi, is_active, location_share, paris_indicators, rate_year, significance,
@@ -26,18 +28,17 @@ use aidgraph_domain::vocab::{
     ContributionStatus, Fund, JointWorkKind, NeedsAnalysisStatus, OverlapClass, PriorityArea,
     Publication, ReviewStatus,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Most needs one matrix reads.
 const MAX_NEEDS: u64 = 100_000;
 /// Activities read per round trip.
-const BATCH: u64 = 2_000;
+const BATCH: usize = 1_000;
 
 /// The filters every analytics query takes.
 #[derive(Debug, Clone, Default)]
@@ -56,13 +57,15 @@ pub struct AnalyticsFilter {
     pub year: Option<i32>,
 }
 
-/// Published activities matching what SQL can filter; `None` when the provider is unknown.
+/// Published activities matching what SQL can filter, without their texts: from the store's
+/// cache where it holds their version, parsed from their documents otherwise.
 async fn published(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     country: Option<&str>,
     provider: Option<&str>,
     priority_area: Option<PriorityArea>,
-) -> Result<Vec<ActivityRecord>, StoreError> {
+) -> Result<Vec<Arc<ActivityRecord>>, StoreError> {
+    let conn = store.db();
     let mut cond =
         Condition::all().add(activity::Column::Publication.eq(Publication::Published.as_str()));
     if let Some(country) = country {
@@ -94,37 +97,76 @@ async fn published(
             ),
         );
     }
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch = activity::Entity::find()
-            .filter(cond.clone())
-            .filter(activity::Column::Id.gt(after))
-            .order_by_asc(activity::Column::Id)
-            .limit(BATCH)
+    let keys: Vec<(i64, i32)> = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Id)
+        .column(activity::Column::Version)
+        .filter(cond)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let cache = store.slim_records();
+    let (mut found, misses) = cache.get_many(&keys);
+    // Only the columns a record needs: not the search text, which is as long as the texts.
+    type Row = (i64, i64, i32, String, DateTime<Utc>, DateTime<Utc>);
+    for chunk in misses.chunks(BATCH) {
+        let rows: Vec<Row> = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Id)
+            .column(activity::Column::ReportingOrgId)
+            .column(activity::Column::Version)
+            .column(activity::Column::Document)
+            .column(activity::Column::CreatedAt)
+            .column(activity::Column::UpdatedAt)
+            .filter(activity::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(conn)
             .await?;
-        let done = (batch.len() as u64) < BATCH;
-        for m in batch {
-            after = m.id;
-            out.push(activities::record_from_model(m)?);
-        }
-        if done {
-            return Ok(out);
+        for (id, reporting_org_id, version, document, created_at, updated_at) in rows {
+            let record = Arc::new(ActivityRecord {
+                id,
+                reporting_org_id,
+                publication: Publication::Published,
+                version,
+                data: slim(serde_json::from_str(&document)?),
+                created_at,
+                updated_at,
+            });
+            cache.put(id, version, record.clone());
+            found.push(record);
         }
     }
+    found.sort_unstable_by_key(|r| r.id);
+    Ok(found)
+}
+
+/// What analytics read of an activity: its texts, organisations, links and other IATI
+/// details dropped, transactions kept only for disbursements and expenditure.
+fn slim(mut data: ActivityData) -> ActivityData {
+    data.titles = Vec::new();
+    data.descriptions = Vec::new();
+    data.participating_orgs = Vec::new();
+    data.related_activities = Vec::new();
+    data.external_ids = Vec::new();
+    data.no_need_link_reason = None;
+    data.transactions.retain(|t| t.kind == "3" || t.kind == "4");
+    data.iati = IatiDetails {
+        planned_disbursements: std::mem::take(&mut data.iati.planned_disbursements),
+        ..IatiDetails::default()
+    };
+    data
 }
 
 /// The activities in scope of `filter`, active as it says.
 async fn in_scope(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     filter: &AnalyticsFilter,
     with_country: bool,
     today: NaiveDate,
-) -> Result<Vec<ActivityRecord>, StoreError> {
+) -> Result<Vec<Arc<ActivityRecord>>, StoreError> {
     let country = filter.country.as_deref().filter(|_| with_country);
     let mut found = published(
-        conn,
+        store,
         country,
         filter.provider.as_deref(),
         filter.priority_area,
@@ -244,15 +286,16 @@ pub type Matrix = BTreeMap<RowKey, BTreeMap<Column, Cell>>;
 
 /// Builds the coverage matrix for `who`.
 pub async fn coverage_matrix(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     who: &Principal,
     filter: &AnalyticsFilter,
     by_sector: bool,
     currency: &str,
 ) -> Result<Matrix, StoreError> {
+    let conn = store.db();
     let today = crate::overlap::today();
     let rates = rates::all(conn).await?;
-    let scope = in_scope(conn, filter, true, today).await?;
+    let scope = in_scope(store, filter, true, today).await?;
     let wanted_column = |c: &Column| match c {
         Column::PriorityArea(p) => filter.priority_area.is_none_or(|f| f == *p),
         Column::Sector(s) => filter.sector.as_ref().is_none_or(|f| f == s),
@@ -311,24 +354,27 @@ pub async fn coverage_matrix(
 
     // Open flags whose two activities share a cell.
     let ids: Vec<i64> = places_of.keys().copied().collect();
-    for chunk in ids.chunks(300) {
-        let flags = overlap_flag::Entity::find()
+    for chunk in ids.chunks(1000) {
+        // The pair and class only: components are long.
+        let flags: Vec<(i64, i64, String)> = overlap_flag::Entity::find()
+            .select_only()
+            .column(overlap_flag::Column::ActivityAId)
+            .column(overlap_flag::Column::ActivityBId)
+            .column(overlap_flag::Column::Class)
             .filter(overlap_flag::Column::Status.eq(ReviewStatus::Open.as_str()))
             .filter(overlap_flag::Column::ActivityAId.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(conn)
             .await?;
-        for flag in flags {
-            let (Some(a), Some(b)) = (
-                places_of.get(&flag.activity_a_id),
-                places_of.get(&flag.activity_b_id),
-            ) else {
+        for (a, b, class) in flags {
+            let (Some(a), Some(b)) = (places_of.get(&a), places_of.get(&b)) else {
                 continue;
             };
             for place in a.iter().filter(|p| b.contains(p)) {
                 let Some(cell) = matrix.get_mut(&place.0).and_then(|r| r.get_mut(&place.1)) else {
                     continue;
                 };
-                match flag.class.parse::<OverlapClass>() {
+                match class.parse::<OverlapClass>() {
                     Ok(OverlapClass::DoubleReporting) => cell.flags.double_reporting += 1,
                     Ok(OverlapClass::Coordinated) => cell.flags.coordinated += 1,
                     Ok(OverlapClass::LikelyDuplication) => cell.flags.likely_duplication += 1,
@@ -381,14 +427,14 @@ pub async fn coverage_matrix(
 
 /// Significance of each provider in `filter.country` (and cell), with the share basis.
 pub async fn provider_significance(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     filter: &AnalyticsFilter,
     country: &str,
     currency: &str,
 ) -> Result<(ShareBasis, Vec<Significance>), StoreError> {
     let today = crate::overlap::today();
-    let rates = rates::all(conn).await?;
-    let everywhere = in_scope(conn, filter, false, today).await?;
+    let rates = rates::all(store.db()).await?;
+    let everywhere = in_scope(store, filter, false, today).await?;
     let column = match (&filter.sector, filter.priority_area) {
         (Some(s), _) => Some(Column::Sector(s.clone())),
         (None, Some(p)) => Some(Column::PriorityArea(p)),
@@ -428,13 +474,14 @@ pub async fn provider_significance(
 
 /// The Paris Declaration indicators for `year`, scoped by provider and recipient country.
 pub async fn paris(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     who: &Principal,
     year: i32,
     provider: Option<&str>,
     country: Option<&str>,
     currency: &str,
 ) -> Result<Vec<Indicator>, StoreError> {
+    let conn = store.db();
     let today = crate::overlap::today();
     let rates = rates::all(conn).await?;
     let filter = AnalyticsFilter {
@@ -443,7 +490,7 @@ pub async fn paris(
         year: Some(year),
         ..AnalyticsFilter::default()
     };
-    let scope = in_scope(conn, &filter, true, today).await?;
+    let scope = in_scope(store, &filter, true, today).await?;
     let coordinated = coordinated(conn, who, &scope).await?;
     let records: Vec<ParisRecord<'_>> = scope
         .iter()
@@ -485,7 +532,7 @@ pub async fn paris(
 async fn coordinated(
     conn: &impl ConnectionTrait,
     who: &Principal,
-    scope: &[ActivityRecord],
+    scope: &[Arc<ActivityRecord>],
 ) -> Result<HashSet<i64>, StoreError> {
     let mut out = HashSet::new();
     let ids: Vec<i64> = scope.iter().map(|r| r.id).collect();

@@ -3,7 +3,7 @@
 //! candidates a recipient might approach.
 
 use crate::activities::{self, ActivityRecord};
-use crate::entities::{activity, activity_country, activity_need, overlap_flag};
+use crate::entities::{activity, activity_country, activity_need, coordination_edge, overlap_flag};
 use crate::error::StoreError;
 use crate::needs::{self, NeedRecord};
 use crate::overlap::group_of;
@@ -12,8 +12,12 @@ use aidgraph_domain::overlap::groups::Groups;
 use aidgraph_domain::vocab::{AssistanceType, OverlapClass, Publication};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeSet, HashMap};
+
+/// From this many covering activities on, groups come from one read of the whole
+/// coordination graph instead of a walk from each activity.
+const WHOLE_GRAPH_FROM: usize = 200;
 
 /// Most candidates suggested per need.
 pub const MAX_CANDIDATES: usize = 20;
@@ -118,10 +122,24 @@ pub async fn of_needs(
 
     // Coordination groups over the whole registry, then double-reporting pairs merged.
     let mut groups = Groups::default();
-    for record in records.values() {
-        let identifier = &record.data.iati_identifier;
-        for member in group_of(conn, identifier, &BTreeSet::new()).await? {
-            groups.link(identifier, &member);
+    if records.len() > WHOLE_GRAPH_FROM {
+        // Many activities: one read of every coordination edge beats a walk per activity.
+        let edges: Vec<(String, String)> = coordination_edge::Entity::find()
+            .select_only()
+            .column(coordination_edge::Column::A)
+            .column(coordination_edge::Column::B)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (a, b) in edges {
+            groups.link(&a, &b);
+        }
+    } else {
+        for record in records.values() {
+            let identifier = &record.data.iati_identifier;
+            for member in group_of(conn, identifier, &BTreeSet::new()).await? {
+                groups.link(identifier, &member);
+            }
         }
     }
     let ids: Vec<i64> = records.keys().copied().collect();

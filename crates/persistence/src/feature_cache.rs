@@ -1,7 +1,8 @@
-//! A process-wide cache of overlap features, keyed by activity id and version. Scoring a new
-//! activity reads every candidate in its countries; parsing their stored documents again on
-//! every write would dominate the time. A changed activity has a new version, so a stale entry
-//! is never used, whichever replica made the change.
+//! Process-wide caches of what is derived from activity documents, keyed by activity id and
+//! version: overlap features (scoring a new activity reads every candidate in its countries;
+//! parsing their stored documents again on every write would dominate the time) and the slim
+//! records analytics sum over. A changed activity has a new version, so a stale entry is never
+//! used, whichever replica made the change.
 
 use aidgraph_domain::overlap::OverlapFeatures;
 use std::collections::HashMap;
@@ -10,18 +11,37 @@ use std::sync::{Arc, RwLock};
 /// Most entries kept; past this the cache starts over (a full registry is re-read lazily).
 const CAPACITY: usize = 500_000;
 
-/// Features by activity id, with the version they were built from.
-type Entries = HashMap<i64, (i32, Arc<OverlapFeatures>)>;
+/// Values by activity id, with the version they were built from.
+type Entries<T> = HashMap<i64, (i32, Arc<T>)>;
 
-/// Features by activity id, with the version they were built from.
-#[derive(Debug, Clone, Default)]
-pub struct FeatureCache {
-    entries: Arc<RwLock<Entries>>,
+/// Values derived from activities, by activity id, with the version they were built from.
+#[derive(Debug)]
+pub struct VersionedCache<T> {
+    entries: Arc<RwLock<Entries<T>>>,
 }
 
-impl FeatureCache {
-    /// The cached features of each `(id, version)` asked for, and the ids that missed.
-    pub fn get_many(&self, keys: &[(i64, i32)]) -> (Vec<Arc<OverlapFeatures>>, Vec<i64>) {
+impl<T> Clone for VersionedCache<T> {
+    fn clone(&self) -> Self {
+        VersionedCache {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<T> Default for VersionedCache<T> {
+    fn default() -> Self {
+        VersionedCache {
+            entries: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+}
+
+/// Overlap features by activity.
+pub type FeatureCache = VersionedCache<OverlapFeatures>;
+
+impl<T> VersionedCache<T> {
+    /// The cached values of each `(id, version)` asked for, and the ids that missed.
+    pub fn get_many(&self, keys: &[(i64, i32)]) -> (Vec<Arc<T>>, Vec<i64>) {
         let mut hits = Vec::with_capacity(keys.len());
         let mut misses = Vec::new();
         match self.entries.read() {
@@ -38,8 +58,8 @@ impl FeatureCache {
         (hits, misses)
     }
 
-    /// Stores features built from version `version` of activity `id`.
-    pub fn put(&self, id: i64, version: i32, features: Arc<OverlapFeatures>) {
+    /// Stores the value built from version `version` of activity `id`.
+    pub fn put(&self, id: i64, version: i32, features: Arc<T>) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= CAPACITY {
                 entries.clear();

@@ -1,9 +1,10 @@
 //! The database handle: connecting (with SQLite tuned for a service), migrating, and the write
 //! lock that keeps SQLite writers from tripping over each other.
 
+use crate::activities::ActivityRecord;
 use crate::error::StoreError;
 use crate::events::EventBus;
-use crate::feature_cache::FeatureCache;
+use crate::feature_cache::{FeatureCache, VersionedCache};
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -20,6 +21,7 @@ pub struct Store {
     url: String,
     events: EventBus,
     features: FeatureCache,
+    slim: VersionedCache<ActivityRecord>,
     /// SQLite allows one writer at a time; writers queue here rather than fail with
     /// "database is locked" when a read transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -71,6 +73,7 @@ impl Store {
             url: url.to_owned(),
             events: EventBus::default(),
             features: FeatureCache::default(),
+            slim: VersionedCache::default(),
             write_lock,
         })
     }
@@ -78,6 +81,11 @@ impl Store {
     /// The overlap-feature cache.
     pub fn features(&self) -> &FeatureCache {
         &self.features
+    }
+
+    /// Published activities without their texts, for analytics (see `analytics`).
+    pub fn slim_records(&self) -> &VersionedCache<ActivityRecord> {
+        &self.slim
     }
 
     /// The event bus subscribers listen on.

@@ -482,8 +482,7 @@ impl AnalyticsQuery {
         }
         let by_sector = columns == MatrixColumns::DacSector;
         let matrix =
-            analytics::coverage_matrix(store(ctx)?.db(), who, &filter, by_sector, &currency)
-                .await?;
+            analytics::coverage_matrix(store(ctx)?, who, &filter, by_sector, &currency).await?;
         let rows = matrix
             .into_iter()
             .map(|((kind, code), cells)| MatrixRow {
@@ -573,8 +572,7 @@ impl AnalyticsQuery {
             ));
         };
         let (basis, found) =
-            analytics::provider_significance(store(ctx)?.db(), &filter, &country, &currency)
-                .await?;
+            analytics::provider_significance(store(ctx)?, &filter, &country, &currency).await?;
         Ok(found
             .into_iter()
             .map(|s| ProviderSignificance {
@@ -608,7 +606,7 @@ impl AnalyticsQuery {
             ));
         }
         let found = analytics::paris(
-            store(ctx)?.db(),
+            store(ctx)?,
             who,
             year,
             provider.as_deref().map(str::trim),
