@@ -400,7 +400,13 @@ pub async fn coverage_matrix(
         };
         let found = needs::list_needs(conn, who, &query, &all).await?;
         let records: Vec<&needs::NeedRecord> = found.items.iter().map(|(_, n)| n).collect();
-        let states = coverage::of_needs(conn, &records, today, false).await?;
+        // Covering activities come from the published records at hand (cached, slim).
+        let known: HashMap<i64, Arc<ActivityRecord>> = published(store, None, None, None)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let states = coverage::of_needs_with(conn, &records, today, false, Some(&known)).await?;
         for need in records {
             let cell = matrix
                 .entry((RowKind::Country, need.recipient_country.clone()))

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// From this many covering activities on, groups come from one read of the whole
 /// coordination graph instead of a walk from each activity.
@@ -101,6 +102,18 @@ pub async fn of_needs(
     today: NaiveDate,
     with_candidates: bool,
 ) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
+    of_needs_with(conn, needs, today, with_candidates, None).await
+}
+
+/// Like [`of_needs`], with the published activities already at hand (`known`, by id), so
+/// covering activities are not read again.
+pub async fn of_needs_with(
+    conn: &impl ConnectionTrait,
+    needs: &[&NeedRecord],
+    today: NaiveDate,
+    with_candidates: bool,
+    known: Option<&HashMap<i64, Arc<ActivityRecord>>>,
+) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
     let need_ids: Vec<i64> = needs.iter().map(|n| n.id).collect();
     let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
     for chunk in need_ids.chunks(500) {
@@ -114,9 +127,23 @@ pub async fn of_needs(
     }
     let activity_ids: BTreeSet<i64> = links.values().flatten().copied().collect();
     let activity_ids: Vec<i64> = activity_ids.into_iter().collect();
-    let mut records: HashMap<i64, ActivityRecord> = HashMap::new();
-    for chunk in activity_ids.chunks(500) {
-        records.extend(activities::by_ids(conn, chunk).await?);
+    let mut records: HashMap<i64, Arc<ActivityRecord>> = HashMap::new();
+    match known {
+        Some(known) => records.extend(
+            activity_ids
+                .iter()
+                .filter_map(|id| known.get(id).map(|r| (*id, r.clone()))),
+        ),
+        None => {
+            for chunk in activity_ids.chunks(500) {
+                records.extend(
+                    activities::by_ids(conn, chunk)
+                        .await?
+                        .into_iter()
+                        .map(|(id, r)| (id, Arc::new(r))),
+                );
+            }
+        }
     }
     records.retain(|_, r| r.publication == Publication::Published);
 
