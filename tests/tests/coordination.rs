@@ -1059,6 +1059,45 @@ async fn analytics_match_figures_worked_out_by_hand() {
     ];
     assert_indicators(&paris(&app, &viewer, 2026, None, None).await, &all, "2026");
 
+    // Narrowed to CRIMINAL_JUSTICE_RESPONSE: A3, A4, A5; missions and analytic work follow
+    // country and provider only, so 10a and 10b stay as above.
+    let cjr: [Indicator; 10] = [
+        // 3: A3 not on budget, A4 on budget, A5 silent → 1 / 2.
+        ("3", "1", "2", 3, 2, Some(50.0)),
+        // 4: A3 and A4 address N2; A5 neither needs nor group → 2 / 3.
+        ("4", "2", "3", 3, 3, Some(200.0 / 3.0)),
+        ("5a", "0", "0", 3, 0, None),
+        ("5b", "0", "0", 3, 0, None),
+        // 6: only A4 reports, with a parallel PIU → the count 1.
+        ("6", "1", "1", 3, 1, Some(1.0)),
+        ("7", "0.00", "0.00", 3, 0, None),
+        // 8: A3 untied, A4 partially tied → 1 / 2.
+        ("8", "1", "2", 3, 2, Some(50.0)),
+        // 9: A3, A4 programme-based, A5 not → 2 / 3.
+        ("9", "2", "3", 3, 3, Some(200.0 / 3.0)),
+        ("10a", "2", "5", 5, 5, Some(40.0)),
+        ("10b", "2", "4", 4, 4, Some(50.0)),
+    ];
+    let narrowed = app
+        .ok(
+            &viewer,
+            &format!(
+                "{{ parisIndicators(year: 2026, filter: {{ priorityArea: CRIMINAL_JUSTICE_RESPONSE }}) {{ {PARIS_FIELDS} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    assert_indicators(&narrowed["parisIndicators"], &cjr, "2026 CJR");
+    let body = app
+        .gql(
+            &viewer,
+            "{ parisIndicators(year: 2026, filter: { year: 2025 }) { indicator } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(violation_fields(&body), ["filter.year"], "{body}");
+
     // The UK's: A1 and A2; missions with the UK: M1, M3; analytic work: W1, W5.
     let uk: [Indicator; 10] = [
         ("3", "2", "2", 2, 2, Some(100.0)),
@@ -2373,6 +2412,84 @@ async fn exchange_rates_load_only_for_admins_and_reject_bad_files_whole() {
     )
     .await;
     assert_eq!(paid[0]["paid"], "68.00", "{paid:#}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn every_record_is_audited() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = registry().await;
+    let coordinator = app.token(Role::Coordinator, None, None);
+    let activity = published(&app, running("GB-GOV-1-KE-AUDIT", UK, "KE")).await;
+    app.ok(
+        &app.provider(UK),
+        RECORD_EVALUATION,
+        json!({ "input": evaluation(json!([activity]), "Audited review", "2026-10-01", true) }),
+    )
+    .await;
+    app.ok(
+        &coordinator,
+        RECORD_MISSION,
+        json!({ "input": joint_work("Audited mission", "KE", &[UK], None, "2026-03-01") }),
+    )
+    .await;
+    app.ok(
+        &coordinator,
+        RECORD_CONTRIBUTION,
+        json!({ "input": contribution(UK, "OTHER", None, "10.00", "USD", 2026, "PAID") }),
+    )
+    .await;
+    let mechanism = app
+        .ok(
+            &coordinator,
+            CREATE_MECHANISM,
+            json!({ "input": { "name": "Audited group", "level": "NATIONAL", "countries": ["KE"] } }),
+        )
+        .await["createCoordinationMechanism"]["id"]
+        .clone();
+    app.ok(
+        &coordinator,
+        LINK,
+        json!({ "m": mechanism, "a": [activity] }),
+    )
+    .await;
+    app.ok(
+        &app.admin(),
+        LOAD_RATES,
+        json!({ "csv": "EUR,2026-01,0.9" }),
+    )
+    .await;
+    let db = app.store.db();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT entity, action, actor_role FROM audit_entries \
+             WHERE entity <> 'activity' AND entity <> 'organisation' ORDER BY id",
+        ))
+        .await
+        .unwrap_or_default();
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "entity").unwrap_or_default(),
+                r.try_get::<String>("", "action").unwrap_or_default(),
+                r.try_get::<String>("", "actor_role").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("evaluation", "create", "PROVIDER"),
+        ("mission", "create", "COORDINATOR"),
+        ("contribution", "create", "COORDINATOR"),
+        ("coordination_mechanism", "create", "COORDINATOR"),
+        ("coordination_mechanism", "link", "COORDINATOR"),
+        ("exchange_rates", "load", "ADMIN"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want);
     app.cleanup().await;
 }
 

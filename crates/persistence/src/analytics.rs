@@ -478,24 +478,26 @@ pub async fn provider_significance(
     Ok(significance(&scope, &global))
 }
 
-/// The Paris Declaration indicators for `year`, scoped by provider and recipient country.
+/// The Paris Declaration indicators for `filter.year`, over the activities `filter` keeps;
+/// missions and analytic work follow its country and provider.
 pub async fn paris(
     store: &Store,
     who: &Principal,
-    year: i32,
-    provider: Option<&str>,
-    country: Option<&str>,
+    filter: &AnalyticsFilter,
     currency: &str,
 ) -> Result<Vec<Indicator>, StoreError> {
     let conn = store.db();
     let today = crate::overlap::today();
     let rates = rates::all(conn).await?;
+    let year = filter
+        .year
+        .unwrap_or_else(|| chrono::Datelike::year(&today));
     let filter = AnalyticsFilter {
-        country: country.map(str::to_owned),
-        provider: provider.map(str::to_owned),
         year: Some(year),
-        ..AnalyticsFilter::default()
+        ..filter.clone()
     };
+    let country = filter.country.as_deref();
+    let provider = filter.provider.as_deref();
     let scope = in_scope(store, &filter, true, today).await?;
     let coordinated = coordinated(conn, who, &scope).await?;
     let records: Vec<ParisRecord<'_>> = scope

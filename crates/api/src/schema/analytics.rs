@@ -592,6 +592,10 @@ impl AnalyticsQuery {
         provider: Option<String>,
         recipient_country: Option<String>,
         #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+        #[graphql(
+            desc = "Narrows the activities further (region, priorityArea, sector); country, provider and year, when given here too, must agree with the arguments above. Missions and analytic work follow country and provider only."
+        )]
+        filter: Option<AnalyticsFilter>,
     ) -> ApiResult<Vec<ParisIndicator>> {
         let who = principal(ctx)?;
         check_year(year, "year")?;
@@ -605,15 +609,27 @@ impl AnalyticsQuery {
                 format!("unknown country code `{c}`"),
             ));
         }
-        let found = analytics::paris(
-            store(ctx)?,
-            who,
-            year,
-            provider.as_deref().map(str::trim),
-            country.as_deref(),
-            &currency,
-        )
-        .await?;
+        let mut scope = filter.unwrap_or_default().into_query()?;
+        let provider = provider.map(|p| p.trim().to_owned());
+        let mut v = aidgraph_domain::Violations::default();
+        if scope.year.is_some_and(|y| y != year) {
+            v.push("filter.year", "must match year");
+        }
+        if let (Some(a), Some(b)) = (&scope.country, &country)
+            && a != b
+        {
+            v.push("filter.country", "must match recipientCountry");
+        }
+        if let (Some(a), Some(b)) = (&scope.provider, &provider)
+            && a != b
+        {
+            v.push("filter.provider", "must match provider");
+        }
+        v.into_result(()).map_err(ApiError::BadInput)?;
+        scope.year = Some(year);
+        scope.country = country.or(scope.country);
+        scope.provider = provider.or(scope.provider);
+        let found = analytics::paris(store(ctx)?, who, &scope, &currency).await?;
         Ok(found
             .into_iter()
             .map(|i| ParisIndicator {
