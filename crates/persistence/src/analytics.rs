@@ -301,7 +301,9 @@ pub async fn coverage_matrix(
         Column::Sector(s) => filter.sector.as_ref().is_none_or(|f| f == s),
     };
     let mut matrix: Matrix = BTreeMap::new();
-    let mut places_of: HashMap<i64, Vec<(RowKey, Column)>> = HashMap::new();
+    // Cells by number, so a flag's two activities are matched on small integers.
+    let mut cell_ids: HashMap<(RowKey, Column), u32> = HashMap::new();
+    let mut places_of: HashMap<i64, Vec<u32>> = HashMap::new();
     for record in &scope {
         let mut rows: Vec<RowKey> = record
             .data
@@ -344,15 +346,17 @@ pub async fn coverage_matrix(
                 );
                 cell.holdings.add(&record.data.reporting_org, amount);
                 cell.activities.push(record.id);
-                places_of
-                    .entry(record.id)
-                    .or_default()
-                    .push((row.clone(), column.clone()));
+                let next = cell_ids.len() as u32;
+                let cell_id = *cell_ids
+                    .entry((row.clone(), column.clone()))
+                    .or_insert(next);
+                places_of.entry(record.id).or_default().push(cell_id);
             }
         }
     }
 
     // Open flags whose two activities share a cell.
+    let mut flag_counts = vec![FlagCounts::default(); cell_ids.len()];
     let ids: Vec<i64> = places_of.keys().copied().collect();
     for chunk in ids.chunks(1000) {
         // The pair and class only: components are long.
@@ -370,19 +374,24 @@ pub async fn coverage_matrix(
             let (Some(a), Some(b)) = (places_of.get(&a), places_of.get(&b)) else {
                 continue;
             };
-            for place in a.iter().filter(|p| b.contains(p)) {
-                let Some(cell) = matrix.get_mut(&place.0).and_then(|r| r.get_mut(&place.1)) else {
-                    continue;
-                };
-                match class.parse::<OverlapClass>() {
-                    Ok(OverlapClass::DoubleReporting) => cell.flags.double_reporting += 1,
-                    Ok(OverlapClass::Coordinated) => cell.flags.coordinated += 1,
-                    Ok(OverlapClass::LikelyDuplication) => cell.flags.likely_duplication += 1,
-                    Ok(OverlapClass::PossibleOverlap) => cell.flags.possible_overlap += 1,
-                    Ok(OverlapClass::None) => {}
-                    Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+            let class = class
+                .parse::<OverlapClass>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            for cell_id in a.iter().filter(|c| b.contains(c)) {
+                let counts = &mut flag_counts[*cell_id as usize];
+                match class {
+                    OverlapClass::DoubleReporting => counts.double_reporting += 1,
+                    OverlapClass::Coordinated => counts.coordinated += 1,
+                    OverlapClass::LikelyDuplication => counts.likely_duplication += 1,
+                    OverlapClass::PossibleOverlap => counts.possible_overlap += 1,
+                    OverlapClass::None => {}
                 }
             }
+        }
+    }
+    for ((row, column), cell_id) in cell_ids {
+        if let Some(cell) = matrix.get_mut(&row).and_then(|r| r.get_mut(&column)) {
+            cell.flags = flag_counts[cell_id as usize];
         }
     }
 
