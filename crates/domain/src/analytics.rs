@@ -165,9 +165,9 @@ impl Holdings {
         self.by_provider.is_empty()
     }
 
-    /// How many providers hold a part.
-    pub fn providers(&self) -> usize {
-        self.by_provider.len()
+    /// The providers holding a part, by ref.
+    pub fn providers(&self) -> Vec<String> {
+        self.by_provider.keys().cloned().collect()
     }
 
     /// The basis shares are taken on: budget when the converted total is positive.
@@ -478,12 +478,11 @@ fn predictability(
         }
     }
     let (d, s) = (disbursed.rounded(), scheduled.rounded());
-    let mut unconverted = scheduled;
+    // Only what could not be converted, from either side.
+    let mut unconverted = Total::default();
+    unconverted.merge(&scheduled);
+    unconverted.merge(&disbursed);
     unconverted.sum = Decimal::ZERO;
-    unconverted.merge(&Total {
-        sum: Decimal::ZERO,
-        unconverted: disbursed.unconverted,
-    });
     Indicator {
         key: spec.key,
         name: spec.name,

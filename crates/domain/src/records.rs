@@ -123,34 +123,12 @@ pub struct EvaluationData {
     pub link: Option<String>,
 }
 
-/// An evaluation as submitted.
-#[derive(Debug, Clone)]
-pub struct EvaluationSubmission {
-    /// How many activities it names (checked here, resolved by storage).
-    pub activity_count: usize,
-    /// See [`EvaluationData::title`].
-    pub title: String,
-    /// See [`EvaluationData::evaluator`].
-    pub evaluator: String,
-    /// See [`EvaluationData::date`].
-    pub date: NaiveDate,
-    /// See [`EvaluationData::independent`].
-    pub independent: bool,
-    /// See [`EvaluationData::ratings`].
-    pub ratings: DacRatings,
-    /// See [`EvaluationData::what_worked`].
-    pub what_worked: Option<String>,
-    /// See [`EvaluationData::what_did_not_work`].
-    pub what_did_not_work: Option<String>,
-    /// See [`EvaluationData::link`].
-    pub link: Option<String>,
-}
-
 impl EvaluationData {
-    /// Validates an evaluation, naming every bad field.
-    pub fn parse(input: EvaluationSubmission) -> Result<Self, Violations> {
+    /// Validates an evaluation of `activity_count` activities, trimming its texts and naming
+    /// every bad field.
+    pub fn parse(input: EvaluationData, activity_count: usize) -> Result<Self, Violations> {
         let mut v = Violations::default();
-        if input.activity_count == 0 || input.activity_count > MAX_LIST_LEN {
+        if activity_count == 0 || activity_count > MAX_LIST_LEN {
             v.push(
                 "activityIds",
                 format!("must name 1 to {MAX_LIST_LEN} activities"),
@@ -217,30 +195,10 @@ pub struct JointWorkData {
     pub link: Option<String>,
 }
 
-/// A mission or analytic work as submitted.
-#[derive(Debug, Clone)]
-pub struct JointWorkSubmission {
-    /// See [`JointWorkData::kind`].
-    pub kind: JointWorkKind,
-    /// See [`JointWorkData::title`].
-    pub title: String,
-    /// See [`JointWorkData::country`].
-    pub country: String,
-    /// See [`JointWorkData::organisations`].
-    pub organisations: Vec<String>,
-    /// See [`JointWorkData::on_behalf_of`].
-    pub on_behalf_of: Option<String>,
-    /// See [`JointWorkData::start_date`].
-    pub start_date: NaiveDate,
-    /// See [`JointWorkData::end_date`].
-    pub end_date: Option<NaiveDate>,
-    /// See [`JointWorkData::link`].
-    pub link: Option<String>,
-}
-
 impl JointWorkData {
-    /// Validates a mission or analytic work, naming every bad field.
-    pub fn parse(input: JointWorkSubmission) -> Result<Self, Violations> {
+    /// Validates a mission or analytic work as submitted, normalising codes and naming every
+    /// bad field.
+    pub fn parse(input: JointWorkData) -> Result<Self, Violations> {
         let mut v = Violations::default();
         let title = required_text(&input.title, "title", MAX_TITLE_LEN, &mut v);
         let country = check_country(&input.country, "country", &mut v).unwrap_or_default();
@@ -386,26 +344,9 @@ pub struct MechanismData {
     pub description: Option<String>,
 }
 
-/// A coordination mechanism as submitted.
-#[derive(Debug, Clone)]
-pub struct MechanismSubmission {
-    /// See [`MechanismData::name`].
-    pub name: String,
-    /// See [`MechanismData::level`].
-    pub level: MechanismLevel,
-    /// See [`MechanismData::countries`].
-    pub countries: Vec<String>,
-    /// See [`MechanismData::members`].
-    pub members: Vec<String>,
-    /// See [`MechanismData::chair`].
-    pub chair: Option<String>,
-    /// See [`MechanismData::description`].
-    pub description: Option<String>,
-}
-
 impl MechanismData {
-    /// Validates a mechanism, naming every bad field.
-    pub fn parse(input: MechanismSubmission) -> Result<Self, Violations> {
+    /// Validates a mechanism as submitted, normalising codes and naming every bad field.
+    pub fn parse(input: MechanismData) -> Result<Self, Violations> {
         let mut v = Violations::default();
         let name = required_text(&input.name, "name", MAX_NAME_LEN, &mut v);
         if input.countries.len() > MAX_COUNTRIES {
@@ -483,8 +424,8 @@ mod tests {
         v.0.iter().map(|x| x.field.as_str()).collect()
     }
 
-    fn mission(orgs: &[&str], on_behalf_of: Option<&str>) -> JointWorkSubmission {
-        JointWorkSubmission {
+    fn mission(orgs: &[&str], on_behalf_of: Option<&str>) -> JointWorkData {
+        JointWorkData {
             kind: JointWorkKind::Mission,
             title: "Scoping mission".into(),
             country: "ke".into(),
@@ -547,7 +488,7 @@ mod tests {
 
     #[test]
     fn mechanisms_check_their_level_and_chair() {
-        let base = MechanismSubmission {
+        let base = MechanismData {
             name: "Justice sector working group".into(),
             level: MechanismLevel::National,
             countries: vec!["KE".into(), "TZ".into()],
@@ -557,7 +498,7 @@ mod tests {
         };
         let err = MechanismData::parse(base.clone()).err();
         assert_eq!(err.as_ref().map(fields), Some(vec!["countries", "chair"]));
-        let global = MechanismData::parse(MechanismSubmission {
+        let global = MechanismData::parse(MechanismData {
             level: MechanismLevel::Multilateral,
             countries: vec![],
             chair: Some("GB-GOV-1".into()),
@@ -568,17 +509,19 @@ mod tests {
 
     #[test]
     fn evaluations_name_bad_fields() {
-        let err = EvaluationData::parse(EvaluationSubmission {
-            activity_count: 0,
-            title: " ".into(),
-            evaluator: "IES".into(),
-            date: date("2026-01-01"),
-            independent: true,
-            ratings: DacRatings::default(),
-            what_worked: None,
-            what_did_not_work: None,
-            link: Some("ftp://example.org/report".into()),
-        })
+        let err = EvaluationData::parse(
+            EvaluationData {
+                title: " ".into(),
+                evaluator: "IES".into(),
+                date: date("2026-01-01"),
+                independent: true,
+                ratings: DacRatings::default(),
+                what_worked: None,
+                what_did_not_work: None,
+                link: Some("ftp://example.org/report".into()),
+            },
+            0,
+        )
         .err();
         assert_eq!(
             err.as_ref().map(fields),

@@ -267,14 +267,7 @@ impl Cell {
 
     /// The providers with activities in the cell, by ref.
     pub fn providers(&self) -> Vec<String> {
-        let mut refs: Vec<String> = self
-            .holdings
-            .shares(ShareBasis::Activities)
-            .into_iter()
-            .map(|s| s.provider)
-            .collect();
-        refs.sort();
-        refs
+        self.holdings.providers()
     }
 }
 
@@ -508,7 +501,7 @@ pub async fn paris(
     let country = filter.country.as_deref();
     let provider = filter.provider.as_deref();
     let scope = in_scope(store, &filter, true, today).await?;
-    let coordinated = coordinated(conn, who, &scope).await?;
+    let coordinated = coordinated(store, who, &scope).await?;
     let records: Vec<ParisRecord<'_>> = scope
         .iter()
         .map(|r| ParisRecord {
@@ -547,10 +540,11 @@ pub async fn paris(
 /// a published analysis in one of their countries (one the caller may see), or their
 /// coordination group holds a published activity of another provider.
 async fn coordinated(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     who: &Principal,
     scope: &[Arc<ActivityRecord>],
 ) -> Result<HashSet<i64>, StoreError> {
+    let conn = store.db();
     let mut out = HashSet::new();
     let ids: Vec<i64> = scope.iter().map(|r| r.id).collect();
     let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -596,16 +590,8 @@ async fn coordinated(
     }
 
     // Coordination groups from published activities' links and reviewers' decisions.
-    let published: Vec<(i64, String, i64)> = activity::Entity::find()
-        .select_only()
-        .column(activity::Column::Id)
-        .column(activity::Column::IatiIdentifier)
-        .column(activity::Column::ReportingOrgId)
-        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let published_ids: HashSet<i64> = published.iter().map(|(id, _, _)| *id).collect();
+    let published = published(store, None, None, None).await?;
+    let published_ids: HashSet<i64> = published.iter().map(|r| r.id).collect();
     let mut groups = Groups::default();
     for edge in coordination_edge::Entity::find().all(conn).await? {
         let counts = match edge.source.strip_prefix("related:") {
@@ -617,9 +603,12 @@ async fn coordinated(
         }
     }
     let mut orgs_of_group: HashMap<usize, BTreeSet<i64>> = HashMap::new();
-    for (_, identifier, org) in &published {
-        let g = groups.group_of(identifier);
-        orgs_of_group.entry(g).or_default().insert(*org);
+    for record in &published {
+        let g = groups.group_of(&record.data.iati_identifier);
+        orgs_of_group
+            .entry(g)
+            .or_default()
+            .insert(record.reporting_org_id);
     }
     for record in scope {
         let g = groups.group_of(&record.data.iati_identifier);

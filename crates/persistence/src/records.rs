@@ -69,6 +69,35 @@ fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
     )
 }
 
+/// A stored coordination record: its row id, validated content, who recorded it and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded<T> {
+    /// Row id.
+    pub id: i64,
+    /// Its content.
+    pub data: T,
+    /// Who recorded it (token subject).
+    pub recorded_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl<T: serde::de::DeserializeOwned> Recorded<T> {
+    fn from_document(
+        id: i64,
+        document: &str,
+        recorded_by: String,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        Ok(Recorded {
+            id,
+            data: serde_json::from_str(document)?,
+            recorded_by,
+            created_at,
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Evaluations
 
@@ -414,17 +443,7 @@ pub async fn lessons(
 // Missions and analytic work
 
 /// A stored mission or piece of analytic work.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JointWorkRecord {
-    /// Row id.
-    pub id: i64,
-    /// Its content.
-    pub data: JointWorkData,
-    /// Who recorded it.
-    pub recorded_by: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
+pub type JointWorkRecord = Recorded<JointWorkData>;
 
 /// Filters for mission and analytic work lists.
 #[derive(Debug, Clone, Default)]
@@ -440,12 +459,7 @@ pub struct JointWorkFilter {
 }
 
 fn joint_work_record(m: joint_work::Model) -> Result<JointWorkRecord, StoreError> {
-    Ok(JointWorkRecord {
-        id: m.id,
-        data: serde_json::from_str(&m.document)?,
-        recorded_by: m.recorded_by,
-        created_at: m.created_at,
-    })
+    Recorded::from_document(m.id, &m.document, m.recorded_by, m.created_at)
 }
 
 /// Records a mission or analytic work (coordinators and admins).
@@ -619,17 +633,7 @@ pub async fn joint_work_by_id(
 // Contributions
 
 /// A stored contribution.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContributionRecord {
-    /// Row id.
-    pub id: i64,
-    /// Its content.
-    pub data: ContributionData,
-    /// Who recorded it.
-    pub recorded_by: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
+pub type ContributionRecord = Recorded<ContributionData>;
 
 /// Filters for contribution lists and summaries.
 #[derive(Debug, Clone, Default)]
@@ -830,17 +834,7 @@ impl LinkTarget {
 }
 
 /// A stored coordination mechanism.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MechanismRecord {
-    /// Row id.
-    pub id: i64,
-    /// Its content.
-    pub data: MechanismData,
-    /// Who recorded it.
-    pub recorded_by: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
+pub type MechanismRecord = Recorded<MechanismData>;
 
 /// Filters for mechanism lists.
 #[derive(Debug, Clone, Default)]
@@ -854,12 +848,7 @@ pub struct MechanismFilter {
 }
 
 fn mechanism_record(m: coordination_mechanism::Model) -> Result<MechanismRecord, StoreError> {
-    Ok(MechanismRecord {
-        id: m.id,
-        data: serde_json::from_str(&m.document)?,
-        recorded_by: m.recorded_by,
-        created_at: m.created_at,
-    })
+    Recorded::from_document(m.id, &m.document, m.recorded_by, m.created_at)
 }
 
 /// Creates a coordination mechanism (coordinators and admins).

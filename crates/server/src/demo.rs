@@ -13,8 +13,8 @@ use aidgraph_domain::need::{NeedData, NeedSubmission, NeedsAnalysisData};
 use aidgraph_domain::organisation::{OrganisationData, OrganisationSubmission};
 use aidgraph_domain::rates::parse_csv;
 use aidgraph_domain::records::{
-    ContributionData, ContributionSubmission, DacRatings, EvaluationData, EvaluationSubmission,
-    JointWorkData, JointWorkSubmission, MechanismData, MechanismSubmission,
+    ContributionData, ContributionSubmission, DacRatings, EvaluationData, JointWorkData,
+    MechanismData,
 };
 use aidgraph_domain::vocab::{
     ActivityStatus, AssistanceType as A, InstitutionType as I, NeedPriority, NeedSource,
@@ -429,7 +429,7 @@ async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<b
         ),
     ];
     for (kind, title, country, orgs, on_behalf_of, start, link) in works {
-        let data = JointWorkData::parse(JointWorkSubmission {
+        let data = JointWorkData::parse(JointWorkData {
             kind,
             title: title.into(),
             country: country.into(),
@@ -481,7 +481,7 @@ async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<b
         .map_err(|v| anyhow!("demo contribution: {v}"))?;
         records::record_contribution(store, &coordinator, data).await?;
     }
-    let mechanism = MechanismData::parse(MechanismSubmission {
+    let mechanism = MechanismData::parse(MechanismData {
         name: "Kenya justice sector development partners group".into(),
         level: MechanismLevel::National,
         countries: vec!["KE".into()],
@@ -503,26 +503,29 @@ async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<b
     if let Some(evaluated) =
         activities::by_identifier(store.db(), admin, "XM-DAC-41128-DEMO-TN-SOM").await?
     {
-        let data = EvaluationData::parse(EvaluationSubmission {
-            activity_count: 1,
-            title: "Mid-term evaluation: legislative assistance on smuggling of migrants".into(),
-            evaluator: "Independent evaluation consultants (demo)".into(),
-            date: date("2026-09-30")?,
-            independent: true,
-            ratings: DacRatings {
-                relevance: Some(DacRating::HighlySatisfactory),
-                effectiveness: Some(DacRating::Satisfactory),
-                sustainability: Some(DacRating::Unsatisfactory),
-                ..DacRatings::default()
+        let data = EvaluationData::parse(
+            EvaluationData {
+                title: "Mid-term evaluation: legislative assistance on smuggling of migrants"
+                    .into(),
+                evaluator: "Independent evaluation consultants (demo)".into(),
+                date: date("2026-09-30")?,
+                independent: true,
+                ratings: DacRatings {
+                    relevance: Some(DacRating::HighlySatisfactory),
+                    effectiveness: Some(DacRating::Satisfactory),
+                    sustainability: Some(DacRating::Unsatisfactory),
+                    ..DacRatings::default()
+                },
+                what_worked: Some(
+                    "Drafting sessions held with the parliamentary committee itself.".into(),
+                ),
+                what_did_not_work: Some(
+                    "No budget for implementing regulations after adoption.".into(),
+                ),
+                link: None,
             },
-            what_worked: Some(
-                "Drafting sessions held with the parliamentary committee itself.".into(),
-            ),
-            what_did_not_work: Some(
-                "No budget for implementing regulations after adoption.".into(),
-            ),
-            link: None,
-        })
+            1,
+        )
         .map_err(|v| anyhow!("demo evaluation: {v}"))?;
         records::record_evaluation(store, admin, &[evaluated.id], data).await?;
     }

@@ -15,7 +15,7 @@ use crate::loaders::{ActivityId, NeedId, OrgRef};
 use aidgraph_domain::rates::{MonthlyRate, parse_csv};
 use aidgraph_domain::records::{
     ContributionData, ContributionSubmission, DacRatings as DomainRatings, EvaluationData,
-    EvaluationSubmission, JointWorkData, JointWorkSubmission, MechanismData, MechanismSubmission,
+    JointWorkData, MechanismData,
 };
 use aidgraph_domain::vocab::JointWorkKind;
 use aidgraph_persistence::rates;
@@ -759,17 +759,19 @@ impl RecordsMutation {
     ) -> ApiResult<Evaluation> {
         let who = principal(ctx)?;
         let activity_ids = ids::decode_all(&input.activity_ids, Kind::Activity, "activityIds")?;
-        let data = EvaluationData::parse(EvaluationSubmission {
-            activity_count: activity_ids.len(),
-            title: input.title,
-            evaluator: input.evaluator,
-            date: input.date.0,
-            independent: input.independent,
-            ratings: input.ratings.unwrap_or_default().into(),
-            what_worked: input.what_worked,
-            what_did_not_work: input.what_did_not_work,
-            link: input.link,
-        })?;
+        let data = EvaluationData::parse(
+            EvaluationData {
+                title: input.title,
+                evaluator: input.evaluator,
+                date: input.date.0,
+                independent: input.independent,
+                ratings: input.ratings.unwrap_or_default().into(),
+                what_worked: input.what_worked,
+                what_did_not_work: input.what_did_not_work,
+                link: input.link,
+            },
+            activity_ids.len(),
+        )?;
         let record = records::record_evaluation(store(ctx)?, who, &activity_ids, data).await?;
         Ok(Evaluation(record))
     }
@@ -777,7 +779,7 @@ impl RecordsMutation {
     /// Records a mission (coordinators).
     async fn record_mission(&self, ctx: &Context<'_>, input: MissionInput) -> ApiResult<Mission> {
         let who = principal(ctx)?;
-        let data = JointWorkData::parse(JointWorkSubmission {
+        let data = JointWorkData::parse(JointWorkData {
             kind: JointWorkKind::Mission,
             title: input.title,
             country: input.country,
@@ -799,7 +801,7 @@ impl RecordsMutation {
         input: AnalyticWorkInput,
     ) -> ApiResult<AnalyticWork> {
         let who = principal(ctx)?;
-        let data = JointWorkData::parse(JointWorkSubmission {
+        let data = JointWorkData::parse(JointWorkData {
             kind: JointWorkKind::AnalyticWork,
             title: input.title,
             country: input.country,
@@ -842,7 +844,7 @@ impl RecordsMutation {
         input: CoordinationMechanismInput,
     ) -> ApiResult<CoordinationMechanism> {
         let who = principal(ctx)?;
-        let data = MechanismData::parse(MechanismSubmission {
+        let data = MechanismData::parse(MechanismData {
             name: input.name,
             level: input.level.into(),
             countries: input.countries.unwrap_or_default(),
