@@ -506,3 +506,135 @@ async fn subscribers_receive_flags_for_their_country_within_a_second() {
     );
     app.cleanup().await;
 }
+
+/// Every stored flag: pair, score, class, reasons and input hash, in pair order.
+async fn stored_flags(app: &TestApp) -> Vec<(i64, i64, i32, String, String, String)> {
+    use aidgraph_persistence::entities::overlap_flag::{Column, Entity};
+    use sea_orm::{EntityTrait, QueryOrder};
+    Entity::find()
+        .order_by_asc(Column::ActivityAId)
+        .order_by_asc(Column::ActivityBId)
+        .all(app.store.db())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|f| {
+            (
+                f.activity_a_id,
+                f.activity_b_id,
+                f.score,
+                f.class,
+                f.components,
+                f.input_hash,
+            )
+        })
+        .collect()
+}
+
+async fn recompute_all(app: &TestApp) -> aidgraph_persistence::recompute::RecomputeSummary {
+    aidgraph_persistence::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The full recomputation scores pairs its own way (packed features, numbered terms, every
+/// core, flags written in bulk while scoring goes on): on a registry built through writes it
+/// keeps every flag, settles, rebuilds the same flags from nothing, and leaves later writes
+/// room for theirs.
+#[tokio::test]
+async fn a_full_recomputation_keeps_settles_and_rebuilds_the_flags() {
+    let app = TestApp::spawn().await;
+    aidgraph::bench_data::ensure_providers(&app.store)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut generator = aidgraph::bench_data::Generator::new(5);
+    let mut identifiers: Vec<String> = Vec::new();
+    let mut generated = Vec::new();
+    for k in 0..160 {
+        let identifier = format!("XM-BENCH-T-{k:04}");
+        let data = generator
+            .activity(&identifier, &identifiers)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut input = aidgraph::bench_data::activity_input(&data);
+        // Two neighbours, so that many pairs are candidates, some in both countries.
+        let countries: &[&str] = match k % 6 {
+            0 => &["KE", "TZ"],
+            1 => &["TZ"],
+            _ => &["KE"],
+        };
+        input["recipientCountries"] = countries.iter().map(|c| json!({ "code": c })).collect();
+        app.ok(
+            &app.provider(&data.reporting_org),
+            UPSERT,
+            json!({ "input": input }),
+        )
+        .await;
+        identifiers.push(identifier);
+        generated.push((data.reporting_org, input));
+    }
+    let written = stored_flags(&app).await;
+    assert!(written.len() >= 100, "only {} flags", written.len());
+
+    // Flags raised early were scored against a smaller corpus (the text weights of DESIGN.md
+    // §4 move as activities arrive), so the first recomputation may rescore some; it keeps
+    // every pair that still overlaps. A second one has nothing left to change.
+    let first = recompute_all(&app).await;
+    assert_eq!(first.removed, 0);
+    let raised = stored_flags(&app).await;
+    assert_eq!(first.flags, raised.len());
+    let summary = recompute_all(&app).await;
+    assert_eq!(
+        (
+            summary.flags,
+            summary.added,
+            summary.changed,
+            summary.removed
+        ),
+        (raised.len(), 0, 0, 0)
+    );
+    assert!(summary.pairs_past_bound <= summary.pairs_scored);
+
+    // With every flag gone, the same flags come back.
+    {
+        use aidgraph_persistence::entities::{overlap_flag, overlap_flag_country};
+        use sea_orm::EntityTrait;
+        overlap_flag_country::Entity::delete_many()
+            .exec(app.store.db())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        overlap_flag::Entity::delete_many()
+            .exec(app.store.db())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let summary = recompute_all(&app).await;
+    assert_eq!((summary.added, summary.removed), (raised.len(), 0));
+    assert_eq!(stored_flags(&app).await, raised);
+    let listed = flags(&app).await;
+    assert_eq!(listed["totalCount"], raised.len());
+    assert!(
+        listed["edges"][0]["node"]["countries"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{listed:#}"
+    );
+
+    // A write after it raises flags with ids of their own, which a recomputation keeps.
+    let (org, original) = &generated[2];
+    let mut copy = original.clone();
+    copy["iatiIdentifier"] = json!("XM-BENCH-T-COPY");
+    app.ok(&app.provider(org), UPSERT, json!({ "input": copy }))
+        .await;
+    let with_copy = stored_flags(&app).await;
+    assert!(
+        with_copy.len() > raised.len(),
+        "the copy overlaps its original"
+    );
+    // The copy moved the corpus, so other pairs' text weights may be rescored.
+    let summary = recompute_all(&app).await;
+    assert_eq!(
+        (summary.flags, summary.added, summary.removed),
+        (with_copy.len(), 0, 0)
+    );
+    app.cleanup().await;
+}

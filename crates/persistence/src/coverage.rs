@@ -9,6 +9,7 @@ use crate::needs::{self, NeedRecord};
 use crate::overlap::group_of;
 use aidgraph_domain::overlap::coverage::{Claim, Coverage, coverage};
 use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::overlap::score::COMPATIBLE_GROUPS;
 use aidgraph_domain::vocab::{AssistanceType, OverlapClass, Publication};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
@@ -32,26 +33,13 @@ pub struct NeedCoverage {
     pub candidates: Vec<i64>,
 }
 
-const COMPATIBLE: [&[AssistanceType]; 2] = [
-    &[
-        AssistanceType::LegalAdvice,
-        AssistanceType::LegislativeDrafting,
-        AssistanceType::ModelLegislationOrAgreements,
-    ],
-    &[
-        AssistanceType::Training,
-        AssistanceType::OnSiteExpert,
-        AssistanceType::SecondmentExchangeStudyVisit,
-    ],
-];
-
 fn types_compatible(a: &[AssistanceType], b: &[AssistanceType]) -> bool {
     if a.is_empty() || b.is_empty() {
         return true;
     }
     a.iter().any(|x| {
         b.contains(x)
-            || COMPATIBLE
+            || COMPATIBLE_GROUPS
                 .iter()
                 .any(|g| g.contains(x) && b.iter().any(|y| g.contains(y)))
     })

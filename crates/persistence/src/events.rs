@@ -8,9 +8,10 @@
 use crate::entities::outbox_event;
 use crate::error::StoreError;
 use chrono::Utc;
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,21 +138,36 @@ pub async fn record_many(
     let now = Utc::now();
     let mut first = None;
     let mut last = None;
-    for chunk in events.chunks(300) {
-        let rows = chunk.iter().map(|e| outbox_event::ActiveModel {
-            topic: Set(e.topic.as_str().to_owned()),
-            countries: Set(joined(e.countries.iter().cloned())),
-            providers: Set(joined(e.providers.iter().cloned())),
-            payload: Set(serde_json::json!({ "id": e.subject_id }).to_string()),
-            created_at: Set(now),
-            ..Default::default()
-        });
-        let inserted = outbox_event::Entity::insert_many(rows)
-            .exec_with_returning(conn)
-            .await?;
-        for row in inserted {
-            first = Some(first.map_or(row.id, |f: i64| f.min(row.id)));
-            last = Some(last.map_or(row.id, |l: i64| l.max(row.id)));
+    for chunk in events.chunks(500) {
+        // A plain statement that returns only ids: outbox rows are written in bulk by
+        // recomputations.
+        let mut insert = Query::insert();
+        insert.into_table(outbox_event::Entity).columns([
+            outbox_event::Column::Topic,
+            outbox_event::Column::Countries,
+            outbox_event::Column::Providers,
+            outbox_event::Column::Payload,
+            outbox_event::Column::CreatedAt,
+        ]);
+        for e in chunk {
+            insert.values_panic([
+                e.topic.as_str().into(),
+                joined(e.countries.iter().cloned()).into(),
+                joined(e.providers.iter().cloned()).into(),
+                format!("{{\"id\":{}}}", e.subject_id).into(),
+                now.into(),
+            ]);
+        }
+        if conn.get_database_backend() != DatabaseBackend::Postgres {
+            // Only PostgreSQL's NOTIFY needs the ids.
+            conn.execute(&insert).await?;
+            continue;
+        }
+        insert.returning_col(outbox_event::Column::Id);
+        for row in conn.query_all(&insert).await? {
+            let id: i64 = row.try_get_by_index(0)?;
+            first = Some(first.map_or(id, |f: i64| f.min(id)));
+            last = Some(last.map_or(id, |l: i64| l.max(id)));
         }
     }
     if let (Some(first), Some(last)) = (first, last)

@@ -5,7 +5,9 @@
 //! used, whichever replica made the change.
 
 use aidgraph_domain::overlap::OverlapFeatures;
+use aidgraph_domain::overlap::packed::Packed;
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, RwLock};
 
 /// Most entries kept; past this the cache starts over (a full registry is re-read lazily).
@@ -36,8 +38,33 @@ impl<T> Default for VersionedCache<T> {
     }
 }
 
+/// An activity's overlap features with their packed form, which scanning candidates reads.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The features.
+    pub features: OverlapFeatures,
+    /// The same, packed for the text-free bound.
+    pub packed: Packed,
+}
+
+impl Prepared {
+    /// Packs `features`.
+    pub fn new(features: OverlapFeatures) -> Self {
+        let packed = Packed::of(&features);
+        Prepared { features, packed }
+    }
+}
+
+impl Deref for Prepared {
+    type Target = OverlapFeatures;
+
+    fn deref(&self) -> &OverlapFeatures {
+        &self.features
+    }
+}
+
 /// Overlap features by activity.
-pub type FeatureCache = VersionedCache<OverlapFeatures>;
+pub type FeatureCache = VersionedCache<Prepared>;
 
 impl<T> VersionedCache<T> {
     /// The cached values of each `(id, version)` asked for, and the ids that missed.

@@ -13,14 +13,15 @@ use crate::entities::{
 };
 use crate::error::StoreError;
 use crate::events::{self, Topic};
-use crate::feature_cache::FeatureCache;
+use crate::feature_cache::{FeatureCache, Prepared};
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
-use aidgraph_domain::overlap::score::{flags, is_comparable, may_flag, quick_score};
+use aidgraph_domain::overlap::packed::{self, Packed};
+use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, PairScore, TextVector, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -252,14 +253,14 @@ async fn cached_features(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     keys: &[(i64, i32)],
-) -> Result<Vec<Arc<OverlapFeatures>>, StoreError> {
+) -> Result<Vec<Arc<Prepared>>, StoreError> {
     let (mut hits, misses) = cache.get_many(keys);
     for chunk in misses.chunks(1000) {
         let found = activities::by_ids(conn, chunk).await?;
         let records: Vec<&ActivityRecord> = found.values().collect();
         let features = features_of(conn, &records).await?;
         for (record, f) in records.into_iter().zip(features) {
-            let f = Arc::new(f);
+            let f = Arc::new(Prepared::new(f));
             cache.put(record.id, record.version, f.clone());
             hits.push(f);
         }
@@ -427,7 +428,10 @@ async fn score_against_candidates(
     let mut features = cached_features(conn, cache, &keys).await?;
     // Pairs that could not raise a flag whatever their text need no vectors, and their words
     // no corpus lookups.
-    features.retain(|b| is_candidate(a, b, config, today) && may_flag(a, b, config));
+    let packed = Packed::of(a);
+    features.retain(|b| {
+        packed::may_flag(&packed, &b.packed, config) && is_candidate(a, &b.features, config, today)
+    });
     let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
@@ -477,7 +481,7 @@ type FlagWrite = (Option<i64>, (i64, i64), Vec<String>, String);
 
 /// A candidate with its features, score and class.
 struct Scored {
-    features: Arc<OverlapFeatures>,
+    features: Arc<Prepared>,
     score: PairScore,
     class: OverlapClass,
 }
@@ -487,10 +491,15 @@ struct Scored {
 
 pub(crate) fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
     let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
+    input_hash_of(&first.fingerprint(), &second.fingerprint())
+}
+
+/// [`input_hash`] from the fingerprints of the pair's lower and higher id.
+pub(crate) fn input_hash_of(first: &str, second: &str) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(first.fingerprint().as_bytes());
+    hasher.update(first.as_bytes());
     hasher.update(b"\x1f");
-    hasher.update(second.fingerprint().as_bytes());
+    hasher.update(second.as_bytes());
     hex::encode(hasher.finalize())
 }
 
@@ -1079,7 +1088,9 @@ pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
         let refs: Vec<&ActivityRecord> = records.iter().collect();
         let features = features_of(store.db(), &refs).await?;
         for (record, f) in records.iter().zip(features) {
-            store.features().put(record.id, record.version, Arc::new(f));
+            store
+                .features()
+                .put(record.id, record.version, Arc::new(Prepared::new(f)));
         }
         cached += records.len();
     }

@@ -7,20 +7,24 @@ use crate::activities::{self, ActivityRecord};
 use crate::entities::{activity, coordination_edge, overlap_flag, overlap_flag_country, term_df};
 use crate::error::StoreError;
 use crate::events::{self, Pending, Topic};
-use crate::overlap::{self, features_of, input_hash, stored_components};
+use crate::overlap::{self, features_of, input_hash_of, stored_components};
 use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::Groups;
-use aidgraph_domain::overlap::score::{flags, is_comparable, may_flag, quick_score};
+use aidgraph_domain::overlap::packed::{self, Packed};
+use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, TextVector, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use sea_orm::{ActiveValue, Statement};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// What a recomputation did.
@@ -30,6 +34,8 @@ pub struct RecomputeSummary {
     pub activities: usize,
     /// Candidate pairs scored.
     pub pairs_scored: u64,
+    /// Of those, pairs whose text-free bound could raise a flag (their text was compared).
+    pub pairs_past_bound: u64,
     /// Flags stored afterwards (in the countries recomputed).
     pub flags: usize,
     /// Flags added.
@@ -38,7 +44,7 @@ pub struct RecomputeSummary {
     pub changed: usize,
     /// Flags removed.
     pub removed: usize,
-    /// Seconds spent loading, scoring and writing.
+    /// Seconds spent loading; scoring; and scoring and writing, which run together.
     pub seconds: (f64, f64, f64),
 }
 
@@ -89,54 +95,108 @@ async fn load_all(
     Ok(out)
 }
 
-/// Scores every candidate pair in `country` among `members` (indices into `all`); a pair
-/// sharing several countries is scored only in the first of them.
-fn score_country(
-    country: &str,
-    members: &[usize],
-    all: &[(ActivityRecord, OverlapFeatures)],
-    vectors: &[TextVector],
-    groups: &Groups,
+/// One country's comparable activities (indices into the registry), sorted by start.
+struct Country {
+    code: String,
+    packed_code: Option<u16>,
+    sorted: Vec<usize>,
+}
+
+/// What the scoring threads share.
+struct Registry {
+    all: Vec<(ActivityRecord, OverlapFeatures)>,
+    packed: Vec<Packed>,
+    /// Text vectors with numbered terms.
+    vectors: Vec<TextVector<u32>>,
+    /// Coordination group of each activity.
+    groups: Vec<usize>,
+    /// Fingerprints for input hashes, made when an activity is first in a flag.
+    fingerprints: Vec<OnceLock<String>>,
+    countries: Vec<Country>,
+    /// Units of work: a country and a run of rows of its sorted list.
+    units: Vec<(usize, std::ops::Range<usize>)>,
+    /// The next unit not yet taken.
+    next: AtomicUsize,
+}
+
+impl Registry {
+    /// Takes units until none is left, sending the flags of each to the writer; stops early
+    /// when the writer has gone (it failed).
+    fn score_units(
+        &self,
+        out: &tokio::sync::mpsc::Sender<Vec<Computed>>,
+        config: &OverlapConfig,
+        today: NaiveDate,
+    ) -> Counts {
+        let mut counts = Counts::default();
+        loop {
+            let u = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some((c, rows)) = self.units.get(u) else {
+                return counts;
+            };
+            let (flags, n) = score_rows(self, &self.countries[*c], rows.clone(), config, today);
+            counts += n;
+            if !flags.is_empty() && out.blocking_send(flags).is_err() {
+                return counts;
+            }
+        }
+    }
+}
+
+/// Scores the candidate pairs whose earlier-starting side is at `rows` of `country`'s sorted
+/// list; a pair sharing several countries is scored only in the first of them.
+fn score_rows(
+    registry: &Registry,
+    country: &Country,
+    rows: std::ops::Range<usize>,
     config: &OverlapConfig,
     today: NaiveDate,
-) -> (Vec<Computed>, u64) {
-    let mut groups = groups.clone();
-    let mut sorted: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|i| is_comparable(&all[*i].1, config, today))
-        .collect();
-    sorted.sort_by_key(|i| all[*i].1.window.map(|w| w.start));
+) -> (Vec<Computed>, Counts) {
+    let Registry {
+        all,
+        packed,
+        vectors,
+        groups,
+        fingerprints,
+        ..
+    } = registry;
+    let sorted = &country.sorted;
     let mut out = Vec::new();
-    let mut scored = 0;
-    for (k, &i) in sorted.iter().enumerate() {
-        let a = &all[i].1;
-        let Some(wa) = a.window else { continue };
+    let mut counts = Counts::default();
+    for k in rows {
+        let i = sorted[k];
+        let pa = &packed[i];
+        let Some(end) = pa.end() else { continue };
         for &j in &sorted[k + 1..] {
-            let b = &all[j].1;
-            let Some(wb) = b.window else { continue };
-            if wb.start > wa.end {
+            let pb = &packed[j];
+            let Some(start) = pb.start() else { continue };
+            if start > end {
                 break;
             }
-            let first_shared = a.countries.intersection(&b.countries).next();
-            if first_shared.map(String::as_str) != Some(country) {
+            let (a, b) = (&all[i].1, &all[j].1);
+            let first_here = match country.packed_code {
+                Some(code) if pa.is_exact() && pb.is_exact() => {
+                    pa.first_shared_country(pb) == Some(code)
+                }
+                _ => a.countries.intersection(&b.countries).next() == Some(&country.code),
+            };
+            if !first_here {
                 continue;
             }
-            if !is_candidate(a, b, config, today) {
+            counts.scored += 1;
+            if !packed::may_flag(pa, pb, config) || !is_candidate(a, b, config, today) {
                 continue;
             }
-            scored += 1;
-            if !may_flag(a, b, config) {
-                continue;
-            }
-            let (quick, quick_class) = quick_score(a, b, &vectors[i], &vectors[j], config);
+            counts.past_bound += 1;
+            let (va, vb) = (&vectors[i], &vectors[j]);
+            let text = (!va.is_empty() && !vb.is_empty()).then(|| va.cosine(vb));
+            let (quick, quick_class) = packed::quick_score(pa, pb, text, config)
+                .unwrap_or_else(|| quick_score(a, b, va, vb, config));
             if !flags(quick, quick_class, config) {
                 continue;
             }
-            let score = score_pair(a, b, &vectors[i], &vectors[j], config);
-            let class = if score.class != OverlapClass::DoubleReporting
-                && groups.same(&a.identifier, &b.identifier)
-            {
+            let score = score_pair(a, b, va, vb, config);
+            let class = if score.class != OverlapClass::DoubleReporting && groups[i] == groups[j] {
                 OverlapClass::Coordinated
             } else {
                 score.class
@@ -147,7 +207,10 @@ fn score_country(
                 score: score.score,
                 class,
                 components: serde_json::to_string(&stored_components(&score)).unwrap_or_default(),
-                hash: input_hash(a, b),
+                hash: input_hash_of(
+                    fingerprints[x].get_or_init(|| all[x].1.fingerprint()),
+                    fingerprints[y].get_or_init(|| all[y].1.fingerprint()),
+                ),
                 countries: a.countries.intersection(&b.countries).cloned().collect(),
                 providers: [
                     all[x].0.data.reporting_org.clone(),
@@ -156,10 +219,33 @@ fn score_country(
             });
         }
     }
-    (out, scored)
+    (out, counts)
 }
 
+/// Rows of a country's sorted list scored as one unit of work.
+const ROWS_PER_UNIT: usize = 256;
+
+/// Pairs scored, and pairs whose text was compared.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    scored: u64,
+    past_bound: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.scored += other.scored;
+        self.past_bound += other.past_bound;
+    }
+}
+
+/// Flags written per transaction.
+const WRITE_CHUNK: usize = 2000;
+
 /// Recomputes every flag (or those of pairs sharing `country`), reporting progress.
+///
+/// Scoring runs on every core while this task writes what it finds, so a recomputation takes
+/// about as long as the slower of the two, and holds only the flags not yet written.
 pub async fn recompute(
     store: &Store,
     country: Option<&str>,
@@ -171,158 +257,336 @@ pub async fn recompute(
     let started = Instant::now();
     let all = load_all(store, &mut progress).await?;
 
-    // The corpus, rebuilt from the published activities.
-    let mut df: HashMap<&str, u64> = HashMap::new();
-    for (_, f) in &all {
-        for (t, _) in &f.terms {
-            *df.entry(t.as_str()).or_insert(0) += 1;
+    // The corpus, rebuilt from the published activities, and the text vectors over it with
+    // terms numbered in word order (numbers compare faster and give the same cosines).
+    let (corpus, vectors) = {
+        let mut df: HashMap<&str, u64> = HashMap::new();
+        for (_, f) in &all {
+            for (t, _) in &f.terms {
+                *df.entry(t.as_str()).or_insert(0) += 1;
+            }
         }
-    }
-    let n = all.len() as u64;
-    df.insert(overlap::DOCUMENT_COUNT, n);
-    let vectors: Vec<TextVector> = all
-        .iter()
-        .map(|(_, f)| TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0)))
-        .collect();
+        let n = all.len() as u64;
+        df.insert(overlap::DOCUMENT_COUNT, n);
+        let mut words: Vec<(&str, u64)> = df.iter().map(|(t, n)| (*t, *n)).collect();
+        words.sort_unstable();
+        let number: HashMap<&str, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(k, (w, _))| (*w, u32::try_from(k).unwrap_or(u32::MAX)))
+            .collect();
+        let vectors: Vec<TextVector<u32>> = all
+            .iter()
+            .map(|(_, f)| {
+                TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0))
+                    .numbered(|t| number.get(t).copied().unwrap_or(u32::MAX))
+            })
+            .collect();
+        let corpus: Vec<(String, u64)> =
+            words.into_iter().map(|(w, n)| (w.to_owned(), n)).collect();
+        (corpus, vectors)
+    };
+    let packed: Vec<Packed> = all.iter().map(|(_, f)| Packed::of(f)).collect();
 
     let mut groups = Groups::default();
     for e in coordination_edge::Entity::find().all(store.db()).await? {
         groups.link(&e.a, &e.b);
     }
+    let group_of: Vec<usize> = all
+        .iter()
+        .map(|(_, f)| groups.group_of(&f.identifier))
+        .collect();
 
     let mut by_country: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, f)) in all.iter().enumerate() {
+        if !is_comparable(f, config, today) {
+            continue;
+        }
         for c in &f.countries {
             if country.as_deref().is_none_or(|only| only == c) {
                 by_country.entry(c.as_str()).or_default().push(i);
             }
         }
     }
+    let countries: Vec<Country> = by_country
+        .into_iter()
+        .map(|(code, mut sorted)| {
+            sorted.sort_by_key(|i| packed[*i].start());
+            Country {
+                code: code.to_owned(),
+                packed_code: Packed::country_code(code),
+                sorted,
+            }
+        })
+        .collect();
+    // The work is cut into runs of rows so that one crowded country is shared too, and each
+    // thread takes the next run when it is done with one.
+    let mut units: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (c, country) in countries.iter().enumerate() {
+        let n = country.sorted.len();
+        units.extend(
+            (0..n)
+                .step_by(ROWS_PER_UNIT)
+                .map(|k| (c, k..(k + ROWS_PER_UNIT).min(n))),
+        );
+    }
+    let activities = all.len();
+    let registry = Arc::new(Registry {
+        fingerprints: all.iter().map(|_| OnceLock::new()).collect(),
+        all,
+        packed,
+        vectors,
+        groups: group_of,
+        countries,
+        units,
+        next: AtomicUsize::new(0),
+    });
+    let mut writer = Writer::start(store, country.as_deref()).await?;
     let loaded = started.elapsed().as_secs_f64();
 
-    // Score the countries on every core, largest first.
     let scoring = Instant::now();
-    let mut work: Vec<(&str, Vec<usize>)> = by_country.into_iter().collect();
-    work.sort_by_key(|(_, m)| std::cmp::Reverse(m.len()));
+    let (sender, mut found) = tokio::sync::mpsc::channel::<Vec<Computed>>(64);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let total_countries = work.len() as u64;
-    let mut computed: Vec<Computed> = Vec::new();
-    let mut pairs_scored = 0;
-    let (all_ref, vectors_ref, groups_ref) = (&all, &vectors, &groups);
-    let results: Vec<(Vec<Computed>, u64)> = std::thread::scope(|scope| {
-        let mut buckets: Vec<Vec<(&str, Vec<usize>)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (k, item) in work.into_iter().enumerate() {
-            buckets[k % threads].push(item);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (registry, sender) = (registry.clone(), sender.clone());
+            std::thread::spawn(move || registry.score_units(&sender, config, today))
+        })
+        .collect();
+    drop(sender);
+    let total_units = registry.units.len() as u64;
+    let mut pending: Vec<Computed> = Vec::new();
+    while let Some(batch) = found.recv().await {
+        pending.extend(batch);
+        if pending.len() >= WRITE_CHUNK {
+            writer.write(std::mem::take(&mut pending)).await?;
+            let taken = registry.next.load(Ordering::Relaxed) as u64;
+            progress.report("scoring and writing", taken.min(total_units), total_units);
         }
-        let handles: Vec<_> = buckets
-            .into_iter()
-            .map(|bucket| {
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    let mut scored = 0;
-                    for (c, members) in bucket {
-                        let (flags, n) = score_country(
-                            c,
-                            &members,
-                            all_ref,
-                            vectors_ref,
-                            groups_ref,
-                            config,
-                            today,
-                        );
-                        out.extend(flags);
-                        scored += n;
-                    }
-                    (out, scored)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    for (flags, scored) in results {
-        computed.extend(flags);
-        pairs_scored += scored;
     }
-    progress.report("scoring countries", total_countries, total_countries);
+    // Every sender is gone: the workers are done.
     let scored_secs = scoring.elapsed().as_secs_f64();
-
-    let writing = Instant::now();
-    let summary = write(store, country.as_deref(), &df, computed, &mut progress).await?;
+    let mut counts = Counts::default();
+    for worker in workers {
+        counts += worker.join().unwrap_or_default();
+    }
+    writer.write(pending).await?;
+    progress.report("scoring and writing", total_units, total_units);
+    let summary = writer.finish(&corpus).await?;
     Ok(RecomputeSummary {
-        activities: all.len(),
-        pairs_scored,
-        seconds: (loaded, scored_secs, writing.elapsed().as_secs_f64()),
+        activities,
+        pairs_scored: counts.scored,
+        pairs_past_bound: counts.past_bound,
+        seconds: (loaded, scored_secs, scoring.elapsed().as_secs_f64()),
         ..summary
     })
+}
+
+/// Inserts new flags in one statement, returning their ids by pair. A plain statement, not
+/// the ORM's models: a recomputation may write millions of flags.
+///
+/// On SQLite the ids are given rather than read back (each row read back is a message from
+/// the database thread): the transaction holds the only write lock, so the ids after the
+/// largest ever used (`sqlite_sequence`, as AUTOINCREMENT keeps it) are free. Another
+/// process writing meanwhile makes the insert fail rather than collide.
+async fn insert_flags(
+    conn: &impl ConnectionTrait,
+    flags: &[&Computed],
+    now: DateTime<Utc>,
+) -> Result<Vec<((i64, i64), i64)>, StoreError> {
+    use overlap_flag::Column as C;
+    let given_ids = conn.get_database_backend() == DatabaseBackend::Sqlite;
+    let first_id = if given_ids {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'overlap_flags'), 0), \
+                 COALESCE((SELECT MAX(id) FROM overlap_flags), 0))",
+            ))
+            .await?;
+        row.map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0)
+            + 1
+    } else {
+        0
+    };
+    let mut columns = vec![
+        C::ActivityAId,
+        C::ActivityBId,
+        C::Score,
+        C::Class,
+        C::Components,
+        C::ConfigVersion,
+        C::InputHash,
+        C::Status,
+        C::RaisedAt,
+        C::UpdatedAt,
+    ];
+    if given_ids {
+        columns.push(C::Id);
+    }
+    let mut insert = Query::insert();
+    insert.into_table(overlap_flag::Entity).columns(columns);
+    for (k, c) in flags.iter().enumerate() {
+        let mut values: Vec<sea_orm::sea_query::Expr> = vec![
+            c.pair.0.into(),
+            c.pair.1.into(),
+            i32::from(c.score).into(),
+            c.class.as_str().into(),
+            c.components.as_str().into(),
+            DEFAULT.version.into(),
+            c.hash.as_str().into(),
+            ReviewStatus::Open.as_str().into(),
+            now.into(),
+            now.into(),
+        ];
+        if given_ids {
+            values.push((first_id + k as i64).into());
+        }
+        insert.values_panic(values);
+    }
+    if given_ids {
+        conn.execute(&insert).await?;
+        return Ok(flags
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.pair, first_id + k as i64))
+            .collect());
+    }
+    insert.returning(Query::returning().columns([C::Id, C::ActivityAId, C::ActivityBId]));
+    let mut ids = Vec::with_capacity(flags.len());
+    for row in conn.query_all(&insert).await? {
+        let id: i64 = row.try_get_by_index(0)?;
+        let a: i64 = row.try_get_by_index(1)?;
+        let b: i64 = row.try_get_by_index(2)?;
+        ids.push(((a, b), id));
+    }
+    Ok(ids)
 }
 
 /// A flag's countries to write once its id is known (`None` until inserted).
 type PendingCountries<'a> = (Option<i64>, (i64, i64), &'a [String]);
 
-async fn write(
-    store: &Store,
-    country: Option<&str>,
-    df: &HashMap<&str, u64>,
-    computed: Vec<Computed>,
-    progress: &mut impl Progress,
-) -> Result<RecomputeSummary, StoreError> {
-    let mut summary = RecomputeSummary {
-        flags: computed.len(),
-        ..RecomputeSummary::default()
-    };
-    // Existing flags in scope.
-    let mut existing: HashMap<(i64, i64), overlap_flag::Model> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let mut query = overlap_flag::Entity::find()
-            .filter(overlap_flag::Column::Id.gt(after))
-            .order_by_asc(overlap_flag::Column::Id)
-            .limit(10_000);
-        if let Some(c) = country {
-            query = query.filter(
-                overlap_flag::Column::Id.in_subquery(
-                    Query::select()
-                        .column(overlap_flag_country::Column::FlagId)
-                        .from(overlap_flag_country::Entity)
-                        .and_where(overlap_flag_country::Column::Code.eq(c))
-                        .to_owned(),
-                ),
-            );
+/// What a recomputation compares of a stored flag.
+struct Stored {
+    id: i64,
+    score: i32,
+    class: String,
+    input_hash: String,
+    /// A digest of the stored components, which may be long.
+    components: u64,
+}
+
+fn digest(s: &str) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Brings stored flags in line with computed ones, a transaction per chunk.
+struct Writer<'a> {
+    store: &'a Store,
+    /// Flags in scope not (yet) computed again; what is left at the end is stale.
+    existing: HashMap<(i64, i64), Stored>,
+    summary: RecomputeSummary,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Writer<'a> {
+    /// Reads the flags in scope (those sharing `country`, or all).
+    async fn start(store: &'a Store, country: Option<&str>) -> Result<Self, StoreError> {
+        use overlap_flag::Column as C;
+        let mut existing = HashMap::new();
+        let mut after = 0;
+        loop {
+            let mut query = overlap_flag::Entity::find()
+                .select_only()
+                .columns([
+                    C::Id,
+                    C::ActivityAId,
+                    C::ActivityBId,
+                    C::Score,
+                    C::Class,
+                    C::InputHash,
+                    C::Components,
+                ])
+                .filter(C::Id.gt(after))
+                .order_by_asc(C::Id)
+                .limit(10_000);
+            if let Some(c) = country {
+                query = query.filter(
+                    C::Id.in_subquery(
+                        Query::select()
+                            .column(overlap_flag_country::Column::FlagId)
+                            .from(overlap_flag_country::Entity)
+                            .and_where(overlap_flag_country::Column::Code.eq(c))
+                            .to_owned(),
+                    ),
+                );
+            }
+            let rows: Vec<(i64, i64, i64, i32, String, String, String)> =
+                query.into_tuple().all(store.db()).await?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                break;
+            };
+            after = last;
+            existing.extend(rows.into_iter().map(
+                |(id, a, b, score, class, input_hash, components)| {
+                    let components = digest(&components);
+                    let stored = Stored {
+                        id,
+                        score,
+                        class,
+                        input_hash,
+                        components,
+                    };
+                    ((a, b), stored)
+                },
+            ));
         }
-        let rows = query.all(store.db()).await?;
-        let Some(last) = rows.last().map(|r| r.id) else {
-            break;
-        };
-        after = last;
-        existing.extend(
-            rows.into_iter()
-                .map(|r| ((r.activity_a_id, r.activity_b_id), r)),
-        );
+        Ok(Writer {
+            store,
+            existing,
+            summary: RecomputeSummary::default(),
+            now: Utc::now(),
+        })
     }
 
-    let now = Utc::now();
-    let total = computed.len() as u64;
-    let mut done = 0;
-    for chunk in computed.chunks(2000) {
-        let txn = store.begin_write().await?;
+    /// Writes computed flags: new ones inserted, changed ones updated (their review reset
+    /// when the pair's inputs changed), unchanged ones left alone.
+    async fn write(&mut self, mut computed: Vec<Computed>) -> Result<(), StoreError> {
+        // In pair order, so the pair index grows in runs rather than at random pages.
+        computed.sort_unstable_by_key(|c| c.pair);
+        self.summary.flags += computed.len();
+        for chunk in computed.chunks(WRITE_CHUNK) {
+            self.write_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_chunk(&mut self, chunk: &[Computed]) -> Result<(), StoreError> {
+        let now = self.now;
+        let txn = self.store.begin_write().await?;
         let mut inserts = Vec::new();
         let mut pending_countries: Vec<PendingCountries<'_>> = Vec::new();
         let mut pending_events = Vec::new();
         for c in chunk {
-            match existing.remove(&c.pair) {
+            match self.existing.remove(&c.pair) {
                 Some(flag) => {
                     let same_inputs = flag.input_hash == c.hash;
                     if same_inputs
                         && flag.score == i32::from(c.score)
                         && flag.class == c.class.as_str()
-                        && flag.components == c.components
+                        && flag.components == digest(&c.components)
                     {
                         continue;
                     }
-                    let mut active: overlap_flag::ActiveModel = flag.clone().into();
+                    let mut active = overlap_flag::ActiveModel {
+                        id: ActiveValue::Unchanged(flag.id),
+                        ..Default::default()
+                    };
                     if !same_inputs {
                         coordination_edge::Entity::delete_many()
                             .filter(
@@ -347,56 +611,37 @@ async fn write(
                         .exec(&*txn)
                         .await?;
                     pending_countries.push((Some(flag.id), c.pair, &c.countries));
-                    summary.changed += 1;
+                    self.summary.changed += 1;
                 }
                 None => {
-                    inserts.push(overlap_flag::ActiveModel {
-                        activity_a_id: Set(c.pair.0),
-                        activity_b_id: Set(c.pair.1),
-                        score: Set(i32::from(c.score)),
-                        class: Set(c.class.as_str().to_owned()),
-                        components: Set(c.components.clone()),
-                        config_version: Set(DEFAULT.version.to_owned()),
-                        input_hash: Set(c.hash.clone()),
-                        status: Set(ReviewStatus::Open.as_str().to_owned()),
-                        raised_at: Set(now),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    });
+                    inserts.push(c);
                     pending_countries.push((None, c.pair, &c.countries));
-                    summary.added += 1;
+                    self.summary.added += 1;
                 }
             }
             pending_events.push(c);
         }
         let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
         for part in inserts.chunks(500) {
-            let rows = overlap_flag::Entity::insert_many(part.to_vec())
-                .exec_with_returning(&*txn)
-                .await?;
-            ids.extend(
-                rows.into_iter()
-                    .map(|m| ((m.activity_a_id, m.activity_b_id), m.id)),
-            );
+            ids.extend(insert_flags(&*txn, part, now).await?);
         }
         let mut rows = Vec::new();
         for (id, pair, countries) in &pending_countries {
             if let Some(id) = id.or_else(|| ids.get(pair).copied()) {
                 ids.insert(*pair, id);
-                rows.extend(
-                    countries
-                        .iter()
-                        .map(|code| overlap_flag_country::ActiveModel {
-                            flag_id: Set(id),
-                            code: Set(code.clone()),
-                        }),
-                );
+                rows.extend(countries.iter().map(|code| (id, code.as_str())));
             }
         }
         for part in rows.chunks(1000) {
-            overlap_flag_country::Entity::insert_many(part.to_vec())
-                .exec(&*txn)
-                .await?;
+            let mut insert = Query::insert();
+            insert.into_table(overlap_flag_country::Entity).columns([
+                overlap_flag_country::Column::FlagId,
+                overlap_flag_country::Column::Code,
+            ]);
+            for (id, code) in part {
+                insert.values_panic([(*id).into(), (*code).into()]);
+            }
+            txn.execute(&insert).await?;
         }
         let events: Vec<Pending> = pending_events
             .iter()
@@ -411,51 +656,49 @@ async fn write(
             .collect();
         events::record_many(&*txn, events).await?;
         txn.commit().await?;
-        store.events().wake();
-        done += chunk.len() as u64;
-        progress.report("writing flags", done, total);
+        self.store.events().wake();
+        Ok(())
     }
 
-    // Flags whose pair no longer overlaps.
-    let stale: Vec<overlap_flag::Model> = existing.into_values().collect();
-    for chunk in stale.chunks(1000) {
-        let txn = store.begin_write().await?;
-        let ids: Vec<i64> = chunk.iter().map(|f| f.id).collect();
-        coordination_edge::Entity::delete_many()
-            .filter(
-                coordination_edge::Column::Source
-                    .is_in(ids.iter().map(|id| format!("review:{id}"))),
-            )
+    /// Removes the flags whose pair no longer overlaps and rewrites the corpus.
+    async fn finish(mut self, corpus: &[(String, u64)]) -> Result<RecomputeSummary, StoreError> {
+        let stale: Vec<i64> = self.existing.values().map(|f| f.id).collect();
+        for ids in stale.chunks(1000) {
+            let txn = self.store.begin_write().await?;
+            coordination_edge::Entity::delete_many()
+                .filter(
+                    coordination_edge::Column::Source
+                        .is_in(ids.iter().map(|id| format!("review:{id}"))),
+                )
+                .exec(&*txn)
+                .await?;
+            overlap_flag_country::Entity::delete_many()
+                .filter(overlap_flag_country::Column::FlagId.is_in(ids.iter().copied()))
+                .exec(&*txn)
+                .await?;
+            overlap_flag::Entity::delete_many()
+                .filter(overlap_flag::Column::Id.is_in(ids.iter().copied()))
+                .exec(&*txn)
+                .await?;
+            txn.commit().await?;
+            self.summary.removed += ids.len();
+        }
+
+        // The corpus, rebuilt whole (a recomputation for one country saw every activity
+        // too, so its counts are complete either way).
+        let txn = self.store.begin_write().await?;
+        term_df::Entity::delete_many().exec(&*txn).await?;
+        for part in corpus.chunks(1000) {
+            term_df::Entity::insert_many(part.iter().map(|(t, n)| term_df::ActiveModel {
+                term: Set(t.clone()),
+                df: Set(i64::try_from(*n).unwrap_or(i64::MAX)),
+            }))
             .exec(&*txn)
             .await?;
-        overlap_flag_country::Entity::delete_many()
-            .filter(overlap_flag_country::Column::FlagId.is_in(ids.iter().copied()))
-            .exec(&*txn)
-            .await?;
-        overlap_flag::Entity::delete_many()
-            .filter(overlap_flag::Column::Id.is_in(ids))
-            .exec(&*txn)
-            .await?;
+        }
         txn.commit().await?;
-        summary.removed += chunk.len();
+        Ok(self.summary)
     }
-
-    // The corpus, rebuilt whole (only on a full recompute: a partial one saw every activity
-    // too, so its counts are complete either way).
-    let txn = store.begin_write().await?;
-    term_df::Entity::delete_many().exec(&*txn).await?;
-    let mut terms: Vec<(&&str, &u64)> = df.iter().collect();
-    terms.sort();
-    for part in terms.chunks(1000) {
-        term_df::Entity::insert_many(part.iter().map(|(t, n)| term_df::ActiveModel {
-            term: Set((**t).to_owned()),
-            df: Set(i64::try_from(**n).unwrap_or(i64::MAX)),
-        }))
-        .exec(&*txn)
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(summary)
 }
 
 /// Rebuilds only the text corpus (document frequencies) from the published activities, for

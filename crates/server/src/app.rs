@@ -155,13 +155,14 @@ pub async fn recompute(store: &Store, country: Option<&str>) -> anyhow::Result<S
     .await
     .context("recomputing overlap flags")?;
     Ok(format!(
-        "recomputed {} activities in {:.1} s (load {:.1} s, score {:.1} s, write {:.1} s): {} pairs scored, {} flags ({} added, {} changed, {} removed)",
+        "recomputed {} activities in {:.1} s (load {:.1} s; scoring {:.1} s and writing alongside, {:.1} s in all): {} pairs scored, {} of them compared on text, {} flags ({} added, {} changed, {} removed)",
         summary.activities,
         started.elapsed().as_secs_f64(),
         summary.seconds.0,
         summary.seconds.1,
         summary.seconds.2,
         summary.pairs_scored,
+        summary.pairs_past_bound,
         summary.flags,
         summary.added,
         summary.changed,

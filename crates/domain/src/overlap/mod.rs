@@ -5,6 +5,7 @@ pub mod config;
 pub mod coverage;
 pub mod features;
 pub mod groups;
+pub mod packed;
 pub mod score;
 pub mod text;
 

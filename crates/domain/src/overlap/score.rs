@@ -99,7 +99,8 @@ fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
         .join(", ")
 }
 
-const COMPATIBLE_GROUPS: [&[AssistanceType]; 2] = [
+/// Assistance types that count half a match with each other (DESIGN.md §4).
+pub const COMPATIBLE_GROUPS: [&[AssistanceType]; 2] = [
     &[
         AssistanceType::LegalAdvice,
         AssistanceType::LegislativeDrafting,
@@ -246,11 +247,11 @@ fn topic_value(a: &OverlapFeatures, b: &OverlapFeatures) -> Option<f64> {
 
 /// The score and class of a candidate pair without building reasons: the fast path for
 /// scanning many pairs. Always equal to [`score_pair`]'s score and class.
-pub fn quick_score(
+pub fn quick_score<K: Ord>(
     a: &OverlapFeatures,
     b: &OverlapFeatures,
-    text_a: &TextVector,
-    text_b: &TextVector,
+    text_a: &TextVector<K>,
+    text_b: &TextVector<K>,
     config: &OverlapConfig,
 ) -> (u8, OverlapClass) {
     score_with(
@@ -342,8 +343,20 @@ fn score_with(
         );
     }
     let m = if weights > 0.0 { sum / weights } else { 0.0 };
+    let double = is_double_reporting(a, b, text, t, same_implementer, config);
+    score_and_class(g, t, m, double, config)
+}
+
+/// The score `100·G·(0.5 + 0.5·T)·M`, rounded half up, and its class.
+pub(super) fn score_and_class(
+    g: f64,
+    t: f64,
+    m: f64,
+    double_reporting: bool,
+    config: &OverlapConfig,
+) -> (u8, OverlapClass) {
     let score = round_half_up(100.0 * g * (0.5 + 0.5 * t) * m).clamp(0.0, 100.0) as u8;
-    let class = if is_double_reporting(a, b, text, t, same_implementer, config) {
+    let class = if double_reporting {
         OverlapClass::DoubleReporting
     } else if score >= config.likely_threshold {
         OverlapClass::LikelyDuplication
@@ -367,11 +380,11 @@ fn round_half_up(x: f64) -> f64 {
 
 /// Scores a candidate pair; `text_a` and `text_b` are their TF-IDF vectors over the
 /// registry. Call only for pairs that pass [`is_candidate`].
-pub fn score_pair(
+pub fn score_pair<K: Ord>(
     a: &OverlapFeatures,
     b: &OverlapFeatures,
-    text_a: &TextVector,
-    text_b: &TextVector,
+    text_a: &TextVector<K>,
+    text_b: &TextVector<K>,
     config: &OverlapConfig,
 ) -> PairScore {
     let mut components = Vec::new();
@@ -411,7 +424,6 @@ pub fn score_pair(
         }
         _ => (0.0, 0, 0),
     };
-    let t_factor = 0.5 + 0.5 * t;
     components.push(Component {
         key: "time",
         value: t,
@@ -509,17 +521,8 @@ pub fn score_pair(
         0.0
     };
     components.extend(weighted);
-    let score = round_half_up(100.0 * g * t_factor * m).clamp(0.0, 100.0) as u8;
-
-    let class = if is_double_reporting(a, b, text, t, same_implementer.is_some(), config) {
-        OverlapClass::DoubleReporting
-    } else if score >= config.likely_threshold {
-        OverlapClass::LikelyDuplication
-    } else if score >= config.possible_threshold {
-        OverlapClass::PossibleOverlap
-    } else {
-        OverlapClass::None
-    };
+    let double = is_double_reporting(a, b, text, t, same_implementer.is_some(), config);
+    let (score, class) = score_and_class(g, t, m, double, config);
     PairScore {
         score,
         class,

@@ -3,6 +3,7 @@
 
 use super::config::DEFAULT;
 use super::features::OverlapFeatures;
+use super::packed::Packed;
 use super::score::{is_candidate, score_pair, type_similarity};
 use super::text::{TextVector, term_counts};
 use crate::activity::Window;
@@ -114,8 +115,8 @@ fn geography_counts_shared_countries_and_discounts_multi_country_once() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert!((component(&s, "geo").unwrap_or_default() - 0.8).abs() < 1e-12);
@@ -123,8 +124,8 @@ fn geography_counts_shared_countries_and_discounts_multi_country_once() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert!((component(&s, "geo").unwrap_or_default() - 0.4).abs() < 1e-12);
@@ -148,8 +149,8 @@ fn windows_are_inclusive_days() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert!((component(&s, "time").unwrap_or_default() - 0.1).abs() < 1e-12);
@@ -195,8 +196,8 @@ fn topic_tier_follows_the_data_both_sides_have() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert!((component(&s, "topic").unwrap_or_default() - 0.5).abs() < 1e-12);
@@ -207,8 +208,8 @@ fn topic_tier_follows_the_data_both_sides_have() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     // S5 = min(.6,.5) = .5; S3: 151 → .6 vs 1.0 → .6, 152 → .4 vs 0 → 0; topic = (.5+.6)/2.
@@ -219,8 +220,8 @@ fn topic_tier_follows_the_data_both_sides_have() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert!((component(&s, "topic").unwrap_or_default() - 0.6).abs() < 1e-12);
@@ -228,8 +229,8 @@ fn topic_tier_follows_the_data_both_sides_have() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert_eq!(component(&s, "topic"), None);
@@ -266,8 +267,8 @@ fn need_component_is_present_when_either_addresses_a_need() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert_eq!(component(&s, "need"), Some(0.0));
@@ -275,8 +276,8 @@ fn need_component_is_present_when_either_addresses_a_need() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert_eq!(component(&s, "need"), Some(1.0));
@@ -294,8 +295,8 @@ fn double_reporting_by_external_id_funding_chain_or_near_identical_twin() {
     let s = score_pair(
         &a,
         &b,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert_eq!(s.class, OverlapClass::DoubleReporting);
@@ -305,8 +306,8 @@ fn double_reporting_by_external_id_funding_chain_or_near_identical_twin() {
     let s = score_pair(
         &a2,
         &b2,
-        &TextVector::default(),
-        &TextVector::default(),
+        &TextVector::<String>::default(),
+        &TextVector::<String>::default(),
         &DEFAULT,
     );
     assert_eq!(s.class, OverlapClass::DoubleReporting);
@@ -407,7 +408,7 @@ proptest! {
 
     #[test]
     fn score_is_symmetric_and_bounded(a in arb_features(1), b in arb_features(2)) {
-        let e = TextVector::default();
+        let e = TextVector::<String>::default();
         let ab = score_pair(&a, &b, &e, &e, &DEFAULT);
         let ba = score_pair(&b, &a, &e, &e, &DEFAULT);
         prop_assert_eq!(ab.score, ba.score);
@@ -421,7 +422,7 @@ proptest! {
         b in arb_features(2),
         shared in prop::sample::select(vec![I::Forensics, I::Corrections]),
     ) {
-        let e = TextVector::default();
+        let e = TextVector::<String>::default();
         // Beneficiaries on both sides already: add the same new institution to both.
         prop_assume!(!a.beneficiaries.is_empty() && !b.beneficiaries.is_empty());
         let before = score_pair(&a, &b, &e, &e, &DEFAULT).score;
@@ -433,7 +434,7 @@ proptest! {
 
     #[test]
     fn adding_a_shared_provision_never_lowers_the_score(a in arb_features(1), b in arb_features(2)) {
-        let e = TextVector::default();
+        let e = TextVector::<String>::default();
         prop_assume!(!a.provisions.is_empty() && !b.provisions.is_empty());
         let before = score_pair(&a, &b, &e, &e, &DEFAULT).score;
         let (mut a2, mut b2) = (a.clone(), b.clone());
@@ -441,4 +442,96 @@ proptest! {
         b2.provisions.insert("SOM-6".into());
         prop_assert!(score_pair(&a2, &b2, &e, &e, &DEFAULT).score >= before);
     }
+}
+
+/// Features with every field the bound reads drawn from small pools, so pairs share some.
+fn arb_rich_features(id: i64) -> impl Strategy<Value = OverlapFeatures> {
+    let sectors = prop::sample::subsequence(vec!["15130", "15110", "15210", "16010"], 0..=3);
+    let areas = prop::sample::subsequence(
+        vec![
+            PriorityArea::CriminalJusticeResponse,
+            PriorityArea::InternationalCooperation,
+            PriorityArea::ProtocolsImplementation,
+        ],
+        0..=2,
+    );
+    let needs = prop::sample::subsequence(vec![1i64, 2, 3], 0..=2);
+    let implementers = prop::sample::subsequence(vec!["XM-A", "XM-B", "XM-C"], 0..=2);
+    let chain = prop::sample::subsequence(vec!["ID-1", "ID-2", "ID-9"], 0..=1);
+    let external = prop::sample::subsequence(vec!["EXT-1", "EXT-2"], 0..=1);
+    let budget = prop::option::of((90_000i64..110_000, prop::sample::select(vec!["USD", "EUR"])));
+    let text = any::<bool>();
+    let given_shares = any::<bool>();
+    (
+        arb_features(id),
+        (sectors, given_shares, areas, needs),
+        (implementers, chain, external, budget, text),
+    )
+        .prop_map(
+            move |(
+                mut f,
+                (sectors, given, areas, needs),
+                (implementers, chain, external, budget, text),
+            )| {
+                let n = sectors.len();
+                for (k, code) in sectors.iter().enumerate() {
+                    let share = if given {
+                        [0.6, 0.3, 0.1][k]
+                    } else {
+                        1.0 / n as f64
+                    };
+                    f.sectors.insert((*code).to_owned(), share);
+                }
+                f.priority_areas = areas.into_iter().collect();
+                f.needs = needs
+                    .into_iter()
+                    .map(|n| (n, format!("Need {n}")))
+                    .collect();
+                f.implementers = implementers
+                    .into_iter()
+                    .map(|r| (r.to_owned(), r.to_owned()))
+                    .collect();
+                f.chain_ids = chain.into_iter().map(str::to_owned).collect();
+                f.external_ids
+                    .extend(external.into_iter().map(str::to_owned));
+                f.budget = budget.map(|(amount, c)| (Decimal::new(amount, 0), c.to_owned()));
+                if text {
+                    f.terms = term_counts("training prosecutors");
+                }
+                f
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn packed_scores_are_the_scores(a in arb_rich_features(1), b in arb_rich_features(2)) {
+        let (pa, pb) = (Packed::of(&a), Packed::of(&b));
+        prop_assert_eq!(
+            super::packed::score_bound(&pa, &pb, &DEFAULT),
+            super::score::score_bound(&a, &b, &DEFAULT)
+        );
+        let ta = TextVector::new(&a.terms, 5, |_| 2);
+        let tb = TextVector::new(&term_counts("training judges"), 5, |_| 1);
+        let text = (!ta.is_empty() && !tb.is_empty()).then(|| ta.cosine(&tb));
+        prop_assert_eq!(
+            super::packed::quick_score(&pa, &pb, text, &DEFAULT),
+            Some(super::score::quick_score(&a, &b, &ta, &tb, &DEFAULT))
+        );
+        prop_assert_eq!(
+            pa.overlaps(&pb),
+            !a.countries.is_disjoint(&b.countries)
+                && matches!((a.window, b.window), (Some(x), Some(y)) if super::score::overlap_days(&x, &y) > 0)
+        );
+    }
+}
+
+#[test]
+fn codes_that_do_not_pack_let_every_pair_through() {
+    let (mut a, b) = (base(1, "A"), base(2, "B"));
+    a.sectors.insert("151".into(), 1.0);
+    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
+    assert!(super::score::score_bound(&a, &b, &DEFAULT).0 < DEFAULT.possible_threshold);
+    assert!(super::packed::may_flag(&pa, &pb, &DEFAULT));
+    assert!(pa.overlaps(&pb));
 }
