@@ -8,7 +8,7 @@ use aidgraph_domain::overlap::OverlapFeatures;
 use aidgraph_domain::overlap::packed::Packed;
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Most entries kept; past this the cache starts over (a full registry is re-read lazily).
 const CAPACITY: usize = 500_000;
@@ -45,13 +45,23 @@ pub struct Prepared {
     pub features: OverlapFeatures,
     /// The same, packed for the text-free bound.
     pub packed: Packed,
+    fingerprint: OnceLock<String>,
 }
 
 impl Prepared {
     /// Packs `features`.
     pub fn new(features: OverlapFeatures) -> Self {
         let packed = Packed::of(&features);
-        Prepared { features, packed }
+        Prepared {
+            features,
+            packed,
+            fingerprint: OnceLock::new(),
+        }
+    }
+
+    /// [`OverlapFeatures::fingerprint`], made once.
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| self.features.fingerprint())
     }
 }
 

@@ -449,7 +449,9 @@ async fn score_against_candidates(
     let mut flagged = Vec::new();
     for b in features {
         let vb = vector(&b, n, &df);
-        let (quick, quick_class) = quick_score(a, &b, &va, &vb, config);
+        let text = (!va.is_empty() && !vb.is_empty()).then(|| va.cosine(&vb));
+        let (quick, quick_class) = packed::quick_score(&packed, &b.packed, text, config)
+            .unwrap_or_else(|| quick_score(a, &b, &va, &vb, config));
         if !flags(quick, quick_class, config) {
             continue;
         }
@@ -489,12 +491,8 @@ struct Scored {
 // ---------------------------------------------------------------------------------------------
 // Keeping flags current
 
-pub(crate) fn input_hash(a: &OverlapFeatures, b: &OverlapFeatures) -> String {
-    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
-    input_hash_of(&first.fingerprint(), &second.fingerprint())
-}
-
-/// [`input_hash`] from the fingerprints of the pair's lower and higher id.
+/// The digest a review decision is kept against: the fingerprints of the pair's lower and
+/// higher id (see [`OverlapFeatures::fingerprint`]).
 pub(crate) fn input_hash_of(first: &str, second: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(first.as_bytes());
@@ -614,6 +612,7 @@ pub async fn refresh(
         Vec::new()
     };
     let now = Utc::now();
+    let own_fingerprint = features.fingerprint();
     let mut inserts = Vec::new();
     let mut countries_of_flag: Vec<FlagWrite> = Vec::new();
     for Scored {
@@ -625,7 +624,11 @@ pub async fn refresh(
         if !score.is_flag(config) {
             continue;
         }
-        let hash = input_hash(&features, &other_features);
+        let hash = if record.id < other_features.id {
+            input_hash_of(&own_fingerprint, other_features.fingerprint())
+        } else {
+            input_hash_of(other_features.fingerprint(), &own_fingerprint)
+        };
         let pair = (
             Ord::min(record.id, other_features.id),
             Ord::max(record.id, other_features.id),

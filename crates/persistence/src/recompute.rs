@@ -240,7 +240,7 @@ impl std::ops::AddAssign for Counts {
 }
 
 /// Flags written per transaction.
-const WRITE_CHUNK: usize = 2000;
+const WRITE_CHUNK: usize = 5000;
 
 /// Recomputes every flag (or those of pairs sharing `country`), reporting progress.
 ///
@@ -341,7 +341,8 @@ pub async fn recompute(
         units,
         next: AtomicUsize::new(0),
     });
-    let mut writer = Writer::start(store, country.as_deref()).await?;
+    let writing = store.single_connection().await?;
+    let mut writer = Writer::start(&writing, country.as_deref()).await?;
     let loaded = started.elapsed().as_secs_f64();
 
     let scoring = Instant::now();

@@ -83,6 +83,26 @@ impl Store {
         })
     }
 
+    /// A store on one connection of its own that shares this one's write lock, caches and
+    /// events, for a long run of write transactions (a recomputation): SQLite keeps a page
+    /// cache per connection and drops it when another connection has written, so writes that
+    /// take turns on pooled connections re-read every index page. An in-memory database has
+    /// no second connection; the store itself is returned.
+    pub async fn single_connection(&self) -> Result<Store, DbErr> {
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            return Ok(self.clone());
+        }
+        let one = Store::connect(&self.url, 1).await?;
+        Ok(Store {
+            db: one.db,
+            url: self.url.clone(),
+            events: self.events.clone(),
+            features: self.features.clone(),
+            slim: self.slim.clone(),
+            write_lock: self.write_lock.clone(),
+        })
+    }
+
     /// The overlap-feature cache.
     pub fn features(&self) -> &FeatureCache {
         &self.features
