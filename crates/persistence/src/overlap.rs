@@ -27,8 +27,8 @@ use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -197,17 +197,31 @@ async fn candidates(
     let horizon = today
         .checked_sub_months(Months::new(12 * config.lookback_years))
         .unwrap_or(NaiveDate::MIN);
+    // One row, however many candidates: the SQLite driver hands every row from its thread to
+    // the caller's, which for a crowded country (tens of thousands of candidates) costs more
+    // than the query itself.
+    let pairs = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => "string_agg(activity_id::text || ':' || version::text, ',')",
+        _ => "group_concat(activity_id || ':' || version, ',')",
+    };
     let mut query = candidate_window::Entity::find()
         .select_only()
-        .column(candidate_window::Column::ActivityId)
-        .column(candidate_window::Column::Version)
+        .column_as(Expr::cust(pairs), "pairs")
         .filter(candidate_window::Column::Code.is_in(a.countries.iter().cloned()))
         .filter(candidate_window::Column::WindowStart.lte(window.end))
         .filter(candidate_window::Column::WindowEnd.gte(Ord::max(window.start, horizon)));
     if let Some(id) = exclude {
         query = query.filter(candidate_window::Column::ActivityId.ne(id));
     }
-    let mut rows: Vec<(i64, i32)> = query.into_tuple().all(conn).await?;
+    let joined: Option<String> = query.into_tuple().one(conn).await?.flatten();
+    let mut rows: Vec<(i64, i32)> = Vec::new();
+    for pair in joined.as_deref().unwrap_or_default().split(',') {
+        if let Some((id, version)) = pair.split_once(':')
+            && let (Ok(id), Ok(version)) = (id.parse(), version.parse())
+        {
+            rows.push((id, version));
+        }
+    }
     // A multi-country activity appears once per shared country.
     rows.sort_unstable();
     rows.dedup();
