@@ -197,31 +197,19 @@ async fn candidates(
     let horizon = today
         .checked_sub_months(Months::new(12 * config.lookback_years))
         .unwrap_or(NaiveDate::MIN);
-    // One row, however many candidates: the SQLite driver hands every row from its thread to
-    // the caller's, which for a crowded country (tens of thousands of candidates) costs more
-    // than the query itself.
-    let pairs = match conn.get_database_backend() {
-        DatabaseBackend::Postgres => "string_agg(activity_id::text || ':' || version::text, ',')",
-        _ => "group_concat(activity_id || ':' || version, ',')",
-    };
     let mut query = candidate_window::Entity::find()
         .select_only()
-        .column_as(Expr::cust(pairs), "pairs")
+        .column_as(joined(conn, "activity_id || ':' || version"), "pairs")
         .filter(candidate_window::Column::Code.is_in(a.countries.iter().cloned()))
         .filter(candidate_window::Column::WindowStart.lte(window.end))
         .filter(candidate_window::Column::WindowEnd.gte(Ord::max(window.start, horizon)));
     if let Some(id) = exclude {
         query = query.filter(candidate_window::Column::ActivityId.ne(id));
     }
-    let joined: Option<String> = query.into_tuple().one(conn).await?.flatten();
-    let mut rows: Vec<(i64, i32)> = Vec::new();
-    for pair in joined.as_deref().unwrap_or_default().split(',') {
-        if let Some((id, version)) = pair.split_once(':')
-            && let (Ok(id), Ok(version)) = (id.parse(), version.parse())
-        {
-            rows.push((id, version));
-        }
-    }
+    let pairs: Option<String> = query.into_tuple().one(conn).await?.flatten();
+    let mut rows: Vec<(i64, i32)> = split_pairs(pairs.as_deref())
+        .filter_map(|(id, version)| Some((id.parse().ok()?, version.parse().ok()?)))
+        .collect();
     // A multi-country activity appears once per shared country.
     rows.sort_unstable();
     rows.dedup();
@@ -282,6 +270,24 @@ async fn cached_features(
     Ok(hits)
 }
 
+/// `expr` over the rows a query selects, joined with commas into one value. Reads that match
+/// thousands of rows use it: the SQLite driver hands every row from its own thread to the
+/// caller's, which for a crowded country costs more than the query.
+fn joined(conn: &impl ConnectionTrait, expr: &str) -> Expr {
+    Expr::cust(match conn.get_database_backend() {
+        DatabaseBackend::Postgres => format!("string_agg({expr}, ',')"),
+        _ => format!("group_concat({expr}, ',')"),
+    })
+}
+
+/// The `key:value` items of a value made by [`joined`].
+fn split_pairs(joined: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    joined
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .filter_map(|item| item.split_once(':'))
+}
+
 /// The `term_df` row that counts the documents in the corpus: no text yields an empty term.
 pub const DOCUMENT_COUNT: &str = "";
 
@@ -294,13 +300,18 @@ async fn corpus(
     let mut terms: Vec<&str> = terms.iter().copied().collect();
     terms.push(DOCUMENT_COUNT);
     for chunk in terms.chunks(500) {
-        let rows = term_df::Entity::find()
+        // Terms are letters and digits only, so they join safely.
+        let pairs: Option<String> = term_df::Entity::find()
+            .select_only()
+            .column_as(joined(conn, "term || ':' || df"), "pairs")
             .filter(term_df::Column::Term.is_in(chunk.iter().map(|t| (*t).to_owned())))
-            .all(conn)
-            .await?;
+            .into_tuple()
+            .one(conn)
+            .await?
+            .flatten();
         df.extend(
-            rows.into_iter()
-                .map(|r| (r.term, u64::try_from(r.df).unwrap_or(0))),
+            split_pairs(pairs.as_deref())
+                .filter_map(|(term, n)| Some((term.to_owned(), n.parse::<u64>().ok()?))),
         );
     }
     let n = df.remove(DOCUMENT_COUNT).unwrap_or(0);

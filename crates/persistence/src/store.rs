@@ -67,8 +67,6 @@ impl Store {
                     // 64 MiB of page cache per connection (the default is 2 MiB), filled only
                     // as pages are read: bulk flag writes otherwise re-read index pages.
                     .pragma("cache_size", "-65536")
-                    // Checkpoint the write-ahead log every 64 MiB rather than every 4 MiB.
-                    .pragma("wal_autocheckpoint", "16384")
             });
         let db = Database::connect(options).await?;
         let write_lock = (db.get_database_backend() == DatabaseBackend::Sqlite)
@@ -93,6 +91,14 @@ impl Store {
             return Ok(self.clone());
         }
         let one = Store::connect(&self.url, 1).await?;
+        if one.backend() == DatabaseBackend::Sqlite {
+            // Checkpoint the write-ahead log every 64 MiB rather than every 4 MiB: fewer, larger
+            // copies for a long run of writes. Only this connection; requests keep the small
+            // checkpoints that do not stall the commit that runs them.
+            one.db
+                .execute_unprepared("PRAGMA wal_autocheckpoint = 16384")
+                .await?;
+        }
         Ok(Store {
             db: one.db,
             url: self.url.clone(),
