@@ -7,6 +7,7 @@
 
 use crate::entities::outbox_event;
 use crate::error::StoreError;
+use crate::store::rows_per_statement;
 use chrono::Utc;
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -138,7 +139,7 @@ pub async fn record_many(
     let now = Utc::now();
     let mut first = None;
     let mut last = None;
-    for chunk in events.chunks(500) {
+    for chunk in events.chunks(rows_per_statement(conn.get_database_backend(), 5)) {
         // A plain statement that returns only ids: outbox rows are written in bulk by
         // recomputations.
         let mut insert = Query::insert();

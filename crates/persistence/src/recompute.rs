@@ -8,7 +8,7 @@ use crate::entities::{activity, coordination_edge, overlap_flag, overlap_flag_co
 use crate::error::StoreError;
 use crate::events::{self, Pending, Topic};
 use crate::overlap::{self, features_of, input_hash_of, stored_components};
-use crate::store::Store;
+use crate::store::{Store, rows_per_statement};
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::Groups;
 use aidgraph_domain::overlap::packed::{self, Packed};
@@ -623,7 +623,8 @@ impl<'a> Writer<'a> {
             pending_events.push(c);
         }
         let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
-        for part in inserts.chunks(500) {
+        let backend = self.store.backend();
+        for part in inserts.chunks(rows_per_statement(backend, 12)) {
             ids.extend(insert_flags(&*txn, part, now).await?);
         }
         let mut rows = Vec::new();
@@ -633,7 +634,7 @@ impl<'a> Writer<'a> {
                 rows.extend(countries.iter().map(|code| (id, code.as_str())));
             }
         }
-        for part in rows.chunks(1000) {
+        for part in rows.chunks(rows_per_statement(backend, 2)) {
             let mut insert = Query::insert();
             insert.into_table(overlap_flag_country::Entity).columns([
                 overlap_flag_country::Column::FlagId,

@@ -169,3 +169,15 @@ impl Store {
         self.db.execute_unprepared(sql).await.map(|_| ())
     }
 }
+
+/// Rows per multi-row statement when each row binds `values`: as many as the database accepts
+/// in one statement (SQLite 32,766 bound values, PostgreSQL 65,535), at most 5,000. Fewer
+/// statements matter on PostgreSQL: sqlx 0.9.0 leaves Nagle's algorithm on, so a statement
+/// larger than a packet can wait about 40 ms for the server's delayed acknowledgement.
+pub(crate) fn rows_per_statement(backend: DatabaseBackend, values: usize) -> usize {
+    let limit = match backend {
+        DatabaseBackend::Postgres => 65_535,
+        _ => 32_766,
+    };
+    (limit / values.max(1)).clamp(1, 5_000)
+}
