@@ -636,5 +636,12 @@ async fn a_full_recomputation_keeps_settles_and_rebuilds_the_flags() {
         (summary.flags, summary.added, summary.removed),
         (with_copy.len(), 0, 0)
     );
+    // The write stored the copy's flags as the recomputation stores them, to the byte.
+    let after = stored_flags(&app).await;
+    let raised_by_copy: Vec<_> = with_copy.iter().filter(|f| !raised.contains(f)).collect();
+    assert!(!raised_by_copy.is_empty());
+    for flag in raised_by_copy {
+        assert!(after.contains(flag), "recomputed differently: {flag:?}");
+    }
     app.cleanup().await;
 }

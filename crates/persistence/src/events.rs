@@ -82,19 +82,38 @@ fn split(s: &str) -> Vec<String> {
         .collect()
 }
 
-impl TryFrom<outbox_event::Model> for Event {
-    type Error = StoreError;
-    fn try_from(m: outbox_event::Model) -> Result<Self, StoreError> {
-        let payload: serde_json::Value = serde_json::from_str(&m.payload)?;
-        Ok(Event {
+/// The events an outbox row holds: one, or (written by a recomputation) many of one topic,
+/// each with its own subject, countries and providers.
+fn events_of(m: outbox_event::Model) -> Result<Vec<Event>, StoreError> {
+    let topic = Topic::parse(&m.topic)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown topic {}", m.topic)))?;
+    let payload: serde_json::Value = serde_json::from_str(&m.payload)?;
+    let Some(items) = payload["items"].as_array() else {
+        return Ok(vec![Event {
             id: m.id,
-            topic: Topic::parse(&m.topic)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown topic {}", m.topic)))?,
+            topic,
             countries: split(&m.countries),
             providers: split(&m.providers),
             subject_id: payload["id"].as_i64().unwrap_or_default(),
+        }]);
+    };
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    Ok(items
+        .iter()
+        .map(|item| Event {
+            id: m.id,
+            topic,
+            countries: strings(&item[1]),
+            providers: strings(&item[2]),
+            subject_id: item[0].as_i64().unwrap_or_default(),
         })
-    }
+        .collect())
 }
 
 /// An event to write.
@@ -175,6 +194,44 @@ pub async fn record_many(
         && conn.get_database_backend() == DatabaseBackend::Postgres
     {
         conn.execute_unprepared(&format!("NOTIFY {CHANNEL}, '{first}-{last}'"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes many events of one topic as one outbox row, in the caller's transaction: `items` is
+/// the JSON of each, `[subject id, [countries], [providers]]`, joined with commas. Subscribers
+/// receive them one by one, as if written apart. A recomputation writes its flag events so.
+pub async fn record_batch(
+    conn: &impl ConnectionTrait,
+    topic: Topic,
+    items: &str,
+) -> Result<(), StoreError> {
+    let mut insert = Query::insert();
+    insert
+        .into_table(outbox_event::Entity)
+        .columns([
+            outbox_event::Column::Topic,
+            outbox_event::Column::Countries,
+            outbox_event::Column::Providers,
+            outbox_event::Column::Payload,
+            outbox_event::Column::CreatedAt,
+        ])
+        .values_panic([
+            topic.as_str().into(),
+            joined([]).into(),
+            joined([]).into(),
+            format!("{{\"items\":[{items}]}}").into(),
+            Utc::now().into(),
+        ]);
+    if conn.get_database_backend() != DatabaseBackend::Postgres {
+        conn.execute(&insert).await?;
+        return Ok(());
+    }
+    insert.returning_col(outbox_event::Column::Id);
+    if let Some(row) = conn.query_one(&insert).await? {
+        let id: i64 = row.try_get_by_index(0)?;
+        conn.execute_unprepared(&format!("NOTIFY {CHANNEL}, '{id}-{id}'"))
             .await?;
     }
     Ok(())
@@ -292,12 +349,66 @@ impl EventBus {
         let mut last = after;
         for row in rows {
             last = row.id;
-            match Event::try_from(row) {
+            match events_of(row) {
                 // No subscriber is not an error.
-                Ok(event) => drop(self.sender.send(event)),
+                Ok(events) => {
+                    for event in events {
+                        drop(self.sender.send(event));
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "unreadable outbox event"),
             }
         }
         last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(countries: &str, providers: &str, payload: &str) -> outbox_event::Model {
+        outbox_event::Model {
+            id: 9,
+            topic: "overlap_flag".into(),
+            countries: countries.into(),
+            providers: providers.into(),
+            payload: payload.into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_batch_row_gives_each_flag_its_own_event() -> Result<(), StoreError> {
+        let batch = row(
+            ",",
+            ",",
+            r#"{"items":[[41,["KE"],["XM-A","XM-B"]],[42,["KE","TZ"],["XM-C","XM-A"]]]}"#,
+        );
+        let events = events_of(batch)?;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].subject_id, 41);
+        assert_eq!(events[0].countries, ["KE"]);
+        assert_eq!(events[0].providers, ["XM-A", "XM-B"]);
+        assert_eq!(events[1].subject_id, 42);
+        assert_eq!(events[1].countries, ["KE", "TZ"]);
+        assert_eq!(events[1].providers, ["XM-C", "XM-A"]);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.topic == Topic::OverlapFlag && e.id == 9)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_single_row_gives_one_event() -> Result<(), StoreError> {
+        let single = row(",KE,", ",XM-A,XM-B,", r#"{"id":7}"#);
+        let events = events_of(single)?;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].subject_id, 7);
+        assert_eq!(events[0].countries, ["KE"]);
+        assert_eq!(events[0].providers, ["XM-A", "XM-B"]);
+        Ok(())
     }
 }

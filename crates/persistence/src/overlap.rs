@@ -35,8 +35,11 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-/// One scored component as stored with a flag.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One scored component as stored with a flag, as a JSON array `[key, value, weight, reason]`
+/// (a third shorter than an object: a registry stores millions). Components stored as objects
+/// with those names are read too.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "StoredForm")]
 pub struct StoredComponent {
     /// Component key.
     pub key: String,
@@ -46,6 +49,45 @@ pub struct StoredComponent {
     pub weight: f64,
     /// Why.
     pub reason: String,
+}
+
+impl Serialize for StoredComponent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.key, self.value, self.weight, &self.reason).serialize(serializer)
+    }
+}
+
+/// The stored forms of a component.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredForm {
+    Compact(String, f64, f64, String),
+    Named {
+        key: String,
+        value: f64,
+        weight: f64,
+        reason: String,
+    },
+}
+
+impl From<StoredForm> for StoredComponent {
+    fn from(form: StoredForm) -> Self {
+        let (key, value, weight, reason) = match form {
+            StoredForm::Compact(key, value, weight, reason) => (key, value, weight, reason),
+            StoredForm::Named {
+                key,
+                value,
+                weight,
+                reason,
+            } => (key, value, weight, reason),
+        };
+        StoredComponent {
+            key,
+            value,
+            weight,
+            reason,
+        }
+    }
 }
 
 /// A stored overlap flag.
@@ -519,24 +561,39 @@ struct Scored {
 /// The digest a review decision is kept against: the fingerprints of the pair's lower and
 /// higher id (see [`OverlapFeatures::fingerprint`]).
 pub(crate) fn input_hash_of(first: &str, second: &str) -> String {
+    input_hash_after(input_hash_start(first), second)
+}
+
+/// [`input_hash_of`] begun with the first fingerprint, to be finished with
+/// [`input_hash_after`]: an activity in many flags is hashed once as the first of the pair.
+pub(crate) fn input_hash_start(first: &str) -> Sha256 {
     let mut hasher = Sha256::new();
     hasher.update(first.as_bytes());
     hasher.update(b"\x1f");
-    hasher.update(second.as_bytes());
-    hex::encode(hasher.finalize())
+    hasher
 }
 
-pub(crate) fn stored_components(score: &PairScore) -> Vec<StoredComponent> {
-    score
+/// Finishes an input hash begun with [`input_hash_start`].
+pub(crate) fn input_hash_after(mut started: Sha256, second: &str) -> String {
+    started.update(second.as_bytes());
+    hex::encode(started.finalize())
+}
+
+/// The components of a score as a flag stores them (see [`StoredComponent`]).
+pub(crate) fn components_json(score: &PairScore) -> String {
+    let parts: Vec<(&str, f64, f64, &str)> = score
         .components
         .iter()
-        .map(|c| StoredComponent {
-            key: c.key.to_owned(),
-            value: (c.value * 1e6).round() / 1e6,
-            weight: c.weight,
-            reason: c.reason.clone(),
+        .map(|c| {
+            (
+                c.key,
+                (c.value * 1e6).round() / 1e6,
+                c.weight,
+                c.reason.as_str(),
+            )
         })
-        .collect()
+        .collect();
+    serde_json::to_string(&parts).unwrap_or_default()
 }
 
 async fn flags_touching(
@@ -658,7 +715,7 @@ pub async fn refresh(
             Ord::min(record.id, other_features.id),
             Ord::max(record.id, other_features.id),
         );
-        let components = serde_json::to_string(&stored_components(&score))?;
+        let components = components_json(&score);
         let countries: Vec<String> = features
             .countries
             .intersection(&other_features.countries)
@@ -1123,4 +1180,31 @@ pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
         cached += records.len();
     }
     Ok(cached)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoredComponent;
+
+    #[test]
+    fn components_are_stored_as_arrays_and_read_in_either_form() -> serde_json::Result<()> {
+        let time = StoredComponent {
+            key: "time".into(),
+            value: 0.55283,
+            weight: 0.0,
+            reason: "Overlap 293 of 530 days".into(),
+        };
+        let stored = serde_json::to_string(&[&time])?;
+        assert_eq!(
+            stored,
+            r#"[["time",0.55283,0.0,"Overlap 293 of 530 days"]]"#
+        );
+        let read: Vec<StoredComponent> = serde_json::from_str(&stored)?;
+        assert_eq!(read, std::slice::from_ref(&time));
+        let named =
+            r#"[{"key":"time","value":0.55283,"weight":0.0,"reason":"Overlap 293 of 530 days"}]"#;
+        let read: Vec<StoredComponent> = serde_json::from_str(named)?;
+        assert_eq!(read, [time]);
+        Ok(())
+    }
 }

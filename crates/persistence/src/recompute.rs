@@ -6,9 +6,9 @@
 use crate::activities::{self, ActivityRecord};
 use crate::entities::{activity, coordination_edge, overlap_flag, overlap_flag_country, term_df};
 use crate::error::StoreError;
-use crate::events::{self, Pending, Topic};
-use crate::overlap::{self, features_of, input_hash_of, stored_components};
-use crate::store::{Store, rows_per_statement};
+use crate::events::{self, Topic};
+use crate::overlap::{self, components_json, features_of, input_hash_after, input_hash_start};
+use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::Groups;
 use aidgraph_domain::overlap::packed::{self, Packed};
@@ -60,14 +60,60 @@ impl<F: FnMut(&str, u64, u64)> Progress for F {
     }
 }
 
+/// A flag as the scoring threads hand it to the writer, ready to write.
 struct Computed {
     pair: (i64, i64),
     score: u8,
     class: OverlapClass,
     components: String,
+    /// A digest of the components, compared with stored flags'.
+    digest: u64,
     hash: String,
-    countries: Vec<String>,
-    providers: [String; 2],
+    /// The flag as a JSON array, `[a, b, score, class, components, input hash]`.
+    row: String,
+    /// The shared countries, a JSON array.
+    countries: String,
+    /// The two reporting organisations, a JSON array.
+    providers: String,
+}
+
+impl Computed {
+    fn new(
+        pair: (i64, i64),
+        score: u8,
+        class: OverlapClass,
+        components: String,
+        hash: String,
+        countries: &[&String],
+        providers: [&str; 2],
+    ) -> Computed {
+        use std::fmt::Write;
+        let mut row = String::with_capacity(components.len() + 120);
+        let _ = write!(
+            row,
+            "[{},{},{},\"{}\",{components},\"{hash}\"]",
+            pair.0,
+            pair.1,
+            score,
+            class.as_str(),
+        );
+        Computed {
+            pair,
+            score,
+            class,
+            digest: digest(&components),
+            components,
+            hash,
+            row,
+            countries: json(countries),
+            providers: json(&providers),
+        }
+    }
+}
+
+/// JSON text of strings and lists of strings, which always serialise.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Loads every published activity with its features, in pages.
@@ -110,8 +156,9 @@ struct Registry {
     vectors: Vec<TextVector<u32>>,
     /// Coordination group of each activity.
     groups: Vec<usize>,
-    /// Fingerprints for input hashes, made when an activity is first in a flag.
-    fingerprints: Vec<OnceLock<String>>,
+    /// Fingerprints for input hashes, made when an activity is first in a flag, with the
+    /// hash begun with it (for pairs where it has the lower id).
+    fingerprints: Vec<OnceLock<(String, sha2::Sha256)>>,
     countries: Vec<Country>,
     /// Units of work: a country and a run of rows of its sorted list.
     units: Vec<(usize, std::ops::Range<usize>)>,
@@ -160,6 +207,13 @@ fn score_rows(
         fingerprints,
         ..
     } = registry;
+    let fingerprint = |i: usize| {
+        fingerprints[i].get_or_init(|| {
+            let print = all[i].1.fingerprint();
+            let started = input_hash_start(&print);
+            (print, started)
+        })
+    };
     let sorted = &country.sorted;
     let mut out = Vec::new();
     let mut counts = Counts::default();
@@ -175,8 +229,11 @@ fn score_rows(
             }
             let (a, b) = (&all[i].1, &all[j].1);
             let first_here = match country.packed_code {
+                // Both are in this country, so one with a single country shares only it.
                 Some(code) if pa.is_exact() && pb.is_exact() => {
-                    pa.first_shared_country(pb) == Some(code)
+                    pa.has_one_country()
+                        || pb.has_one_country()
+                        || pa.first_shared_country(pb) == Some(code)
                 }
                 _ => a.countries.intersection(&b.countries).next() == Some(&country.code),
             };
@@ -184,7 +241,10 @@ fn score_rows(
                 continue;
             }
             counts.scored += 1;
-            if !packed::may_flag(pa, pb, config) || !is_candidate(a, b, config, today) {
+            // Exactly packed, the pair is a candidate by construction: both comparable, in
+            // this country, and the sweep keeps only windows that overlap.
+            let exact = pa.is_exact() && pb.is_exact();
+            if !packed::may_flag(pa, pb, config) || !(exact || is_candidate(a, b, config, today)) {
                 continue;
             }
             counts.past_bound += 1;
@@ -202,21 +262,20 @@ fn score_rows(
                 score.class
             };
             let (x, y) = if a.id < b.id { (i, j) } else { (j, i) };
-            out.push(Computed {
-                pair: (all[x].0.id, all[y].0.id),
-                score: score.score,
+            let components = components_json(&score);
+            let countries: Vec<&String> = a.countries.intersection(&b.countries).collect();
+            out.push(Computed::new(
+                (all[x].0.id, all[y].0.id),
+                score.score,
                 class,
-                components: serde_json::to_string(&stored_components(&score)).unwrap_or_default(),
-                hash: input_hash_of(
-                    fingerprints[x].get_or_init(|| all[x].1.fingerprint()),
-                    fingerprints[y].get_or_init(|| all[y].1.fingerprint()),
-                ),
-                countries: a.countries.intersection(&b.countries).cloned().collect(),
-                providers: [
-                    all[x].0.data.reporting_org.clone(),
-                    all[y].0.data.reporting_org.clone(),
+                components,
+                input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
+                &countries,
+                [
+                    all[x].0.data.reporting_org.as_str(),
+                    all[y].0.data.reporting_org.as_str(),
                 ],
-            });
+            ));
         }
     }
     (out, counts)
@@ -383,8 +442,11 @@ pub async fn recompute(
     })
 }
 
-/// Inserts new flags in one statement, returning their ids by pair. A plain statement, not
-/// the ORM's models: a recomputation may write millions of flags.
+/// Inserts new flags in one statement, returning their ids in order. The rows travel as one
+/// JSON parameter, which the database takes apart: a recomputation may write millions of
+/// flags, and a statement with a parameter per value costs more to build and bind than to
+/// run. The components sit in the rows as JSON and are stored as their text, which both
+/// databases give back as it was written.
 ///
 /// On SQLite the ids are given rather than read back (each row read back is a message from
 /// the database thread): the transaction holds the only write lock, so the ids after the
@@ -394,80 +456,101 @@ async fn insert_flags(
     conn: &impl ConnectionTrait,
     flags: &[&Computed],
     now: DateTime<Utc>,
-) -> Result<Vec<((i64, i64), i64)>, StoreError> {
-    use overlap_flag::Column as C;
-    let given_ids = conn.get_database_backend() == DatabaseBackend::Sqlite;
-    let first_id = if given_ids {
+) -> Result<Vec<i64>, StoreError> {
+    if flags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = json_list(flags.iter().map(|c| c.row.as_str()));
+    let open = ReviewStatus::Open.as_str();
+    let backend = conn.get_database_backend();
+    if backend == DatabaseBackend::Sqlite {
         let row = conn
             .query_one_raw(Statement::from_string(
-                DatabaseBackend::Sqlite,
+                backend,
                 "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'overlap_flags'), 0), \
                  COALESCE((SELECT MAX(id) FROM overlap_flags), 0))",
             ))
             .await?;
-        row.map(|r| r.try_get_by_index::<i64>(0))
+        let first = row
+            .map(|r| r.try_get_by_index::<i64>(0))
             .transpose()?
             .unwrap_or(0)
-            + 1
-    } else {
-        0
-    };
-    let mut columns = vec![
-        C::ActivityAId,
-        C::ActivityBId,
-        C::Score,
-        C::Class,
-        C::Components,
-        C::ConfigVersion,
-        C::InputHash,
-        C::Status,
-        C::RaisedAt,
-        C::UpdatedAt,
-    ];
-    if given_ids {
-        columns.push(C::Id);
+            + 1;
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO overlap_flags (id, activity_a_id, activity_b_id, score, class, \
+             components, config_version, input_hash, status, raised_at, updated_at) \
+             SELECT ?1 + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             ?2, value ->> 5, ?3, ?4, ?4 FROM jsonb_each(?5)",
+            [
+                first.into(),
+                DEFAULT.version.into(),
+                open.into(),
+                now.into(),
+                rows.into(),
+            ],
+        ))
+        .await?;
+        return Ok((first..).take(flags.len()).collect());
     }
-    let mut insert = Query::insert();
-    insert.into_table(overlap_flag::Entity).columns(columns);
-    for (k, c) in flags.iter().enumerate() {
-        let mut values: Vec<sea_orm::sea_query::Expr> = vec![
-            c.pair.0.into(),
-            c.pair.1.into(),
-            i32::from(c.score).into(),
-            c.class.as_str().into(),
-            c.components.as_str().into(),
-            DEFAULT.version.into(),
-            c.hash.as_str().into(),
-            ReviewStatus::Open.as_str().into(),
-            now.into(),
-            now.into(),
-        ];
-        if given_ids {
-            values.push((first_id + k as i64).into());
-        }
-        insert.values_panic(values);
-    }
-    if given_ids {
-        conn.execute(&insert).await?;
-        return Ok(flags
-            .iter()
-            .enumerate()
-            .map(|(k, c)| (c.pair, first_id + k as i64))
-            .collect());
-    }
-    insert.returning(Query::returning().columns([C::Id, C::ActivityAId, C::ActivityBId]));
-    let mut ids = Vec::with_capacity(flags.len());
-    for row in conn.query_all(&insert).await? {
+    let returned = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO overlap_flags (activity_a_id, activity_b_id, score, class, components, \
+             config_version, input_hash, status, raised_at, updated_at) \
+             SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, (r ->> 2)::integer, r ->> 3, r ->> 4, \
+             $1, r ->> 5, $2, $3, $3 FROM json_array_elements($4::json) AS t(r) \
+             RETURNING id, activity_a_id, activity_b_id",
+            [DEFAULT.version.into(), open.into(), now.into(), rows.into()],
+        ))
+        .await?;
+    let mut ids = HashMap::with_capacity(returned.len());
+    for row in returned {
         let id: i64 = row.try_get_by_index(0)?;
         let a: i64 = row.try_get_by_index(1)?;
         let b: i64 = row.try_get_by_index(2)?;
-        ids.push(((a, b), id));
+        ids.insert((a, b), id);
     }
-    Ok(ids)
+    flags
+        .iter()
+        .map(|c| {
+            ids.get(&c.pair)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {:?}", c.pair)))
+        })
+        .collect()
 }
 
-/// A flag's countries to write once its id is known (`None` until inserted).
-type PendingCountries<'a> = (Option<i64>, (i64, i64), &'a [String]);
+/// Writes the countries of flags, `[[flag id, [codes]], …]`, in one statement.
+async fn insert_countries(conn: &impl ConnectionTrait, items: String) -> Result<(), StoreError> {
+    let backend = conn.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        "INSERT INTO overlap_flag_countries (flag_id, code) \
+         SELECT (f ->> 0)::bigint, c FROM json_array_elements($1::json) AS f, \
+         json_array_elements_text(f -> 1) AS c"
+    } else {
+        "INSERT INTO overlap_flag_countries (flag_id, code) \
+         SELECT f.value ->> 0, c.value FROM jsonb_each(?1) AS f, json_each(f.value, '$[1]') AS c"
+    };
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, [items.into()]))
+        .await?;
+    Ok(())
+}
+
+/// JSON values joined into one array.
+fn json_list<'a>(items: impl Iterator<Item = &'a str> + Clone) -> String {
+    let len: usize = items.clone().map(|item| item.len() + 1).sum();
+    let mut out = String::with_capacity(len + 2);
+    out.push('[');
+    for (k, item) in items.enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
 
 /// What a recomputation compares of a stored flag.
 struct Stored {
@@ -571,8 +654,7 @@ impl<'a> Writer<'a> {
         let now = self.now;
         let txn = self.store.begin_write().await?;
         let mut inserts = Vec::new();
-        let mut pending_countries: Vec<PendingCountries<'_>> = Vec::new();
-        let mut pending_events = Vec::new();
+        let mut written: Vec<(i64, &Computed)> = Vec::new();
         for c in chunk {
             match self.existing.remove(&c.pair) {
                 Some(flag) => {
@@ -580,7 +662,7 @@ impl<'a> Writer<'a> {
                     if same_inputs
                         && flag.score == i32::from(c.score)
                         && flag.class == c.class.as_str()
-                        && flag.components == digest(&c.components)
+                        && flag.components == c.digest
                     {
                         continue;
                     }
@@ -611,52 +693,28 @@ impl<'a> Writer<'a> {
                         .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
                         .exec(&*txn)
                         .await?;
-                    pending_countries.push((Some(flag.id), c.pair, &c.countries));
+                    written.push((flag.id, c));
                     self.summary.changed += 1;
                 }
                 None => {
                     inserts.push(c);
-                    pending_countries.push((None, c.pair, &c.countries));
                     self.summary.added += 1;
                 }
             }
-            pending_events.push(c);
         }
-        let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
-        let backend = self.store.backend();
-        for part in inserts.chunks(rows_per_statement(backend, 12)) {
-            ids.extend(insert_flags(&*txn, part, now).await?);
-        }
-        let mut rows = Vec::new();
-        for (id, pair, countries) in &pending_countries {
-            if let Some(id) = id.or_else(|| ids.get(pair).copied()) {
-                ids.insert(*pair, id);
-                rows.extend(countries.iter().map(|code| (id, code.as_str())));
+        let ids = insert_flags(&*txn, &inserts, now).await?;
+        written.extend(ids.into_iter().zip(inserts));
+        if !written.is_empty() {
+            let mut countries = Vec::with_capacity(written.len());
+            let mut events = Vec::with_capacity(written.len());
+            for (id, c) in &written {
+                countries.push(format!("[{id},{}]", c.countries));
+                events.push(format!("[{id},{},{}]", c.countries, c.providers));
             }
+            insert_countries(&*txn, json_list(countries.iter().map(String::as_str))).await?;
+            let items = json_list(events.iter().map(String::as_str));
+            events::record_batch(&*txn, Topic::OverlapFlag, &items[1..items.len() - 1]).await?;
         }
-        for part in rows.chunks(rows_per_statement(backend, 2)) {
-            let mut insert = Query::insert();
-            insert.into_table(overlap_flag_country::Entity).columns([
-                overlap_flag_country::Column::FlagId,
-                overlap_flag_country::Column::Code,
-            ]);
-            for (id, code) in part {
-                insert.values_panic([(*id).into(), (*code).into()]);
-            }
-            txn.execute(&insert).await?;
-        }
-        let events: Vec<Pending> = pending_events
-            .iter()
-            .filter_map(|c| {
-                ids.get(&c.pair).map(|id| Pending {
-                    topic: Topic::OverlapFlag,
-                    countries: c.countries.clone(),
-                    providers: c.providers.to_vec(),
-                    subject_id: *id,
-                })
-            })
-            .collect();
-        events::record_many(&*txn, events).await?;
         txn.commit().await?;
         self.store.events().wake();
         Ok(())

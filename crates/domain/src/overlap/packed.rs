@@ -157,6 +157,11 @@ impl Packed {
         first_common(&self.countries, &other.countries)
     }
 
+    /// Whether it lists exactly one recipient country.
+    pub fn has_one_country(&self) -> bool {
+        self.countries.len() == 1
+    }
+
     /// `code` packed as [`Packed::first_shared_country`] returns it.
     pub fn country_code(code: &str) -> Option<u16> {
         country(code)
