@@ -364,6 +364,25 @@ async fn a_need_moves_from_unmet_to_covered_to_duplicated_and_back() {
         c["candidates"],
         json!([{ "iatiIdentifier": "DE-1-KE-MLA" }])
     );
+    // Candidates are looked for only when asked for; the coverage is the same either way,
+    // also when one request asks both ways.
+    let both = app
+        .ok(
+            &app.recipient("KE"),
+            "query($id: ID!) { need(id: $id) { plain: coverage { state groups }
+                full: coverage { state groups candidates { iatiIdentifier } } } }",
+            json!({ "id": need }),
+        )
+        .await;
+    assert_eq!(both["need"]["plain"]["state"], "COVERED");
+    assert_eq!(
+        both["need"]["plain"]["groups"],
+        both["need"]["full"]["groups"]
+    );
+    assert_eq!(
+        both["need"]["full"]["candidates"],
+        json!([{ "iatiIdentifier": "DE-1-KE-MLA" }])
+    );
 
     let linked = app
         .ok(

@@ -36,9 +36,10 @@ pub struct NeedsOfAnalysis(pub i64);
 /// An activity by row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ActivityId(pub i64);
-/// The coverage of a need.
+/// The coverage of a need, with the activities suggested to it when the second field is true
+/// (finding them reads every published activity in the need's country).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CoverageOf(pub i64);
+pub struct CoverageOf(pub i64, pub bool);
 
 /// Loads registry records in batches.
 pub struct RegistryLoader {
@@ -160,11 +161,26 @@ impl Loader<CoverageOf> for RegistryLoader {
     type Error = Arc<StoreError>;
 
     async fn load(&self, keys: &[CoverageOf]) -> LoadResult<CoverageOf, Self::Value> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let needs = needs::needs_by_ids(self.store.db(), &ids).await?;
-        let refs: Vec<&NeedRecord> = needs.values().collect();
         let today = aidgraph_persistence::overlap::today();
-        let found = coverage::of_needs(self.store.db(), &refs, today, true).await?;
-        Ok(found.into_iter().map(|(k, v)| (CoverageOf(k), v)).collect())
+        let mut out = HashMap::new();
+        for with_candidates in [false, true] {
+            let ids: Vec<i64> = keys
+                .iter()
+                .filter(|k| k.1 == with_candidates)
+                .map(|k| k.0)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let needs = needs::needs_by_ids(self.store.db(), &ids).await?;
+            let refs: Vec<&NeedRecord> = needs.values().collect();
+            let found = coverage::of_needs(self.store.db(), &refs, today, with_candidates).await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (CoverageOf(k, with_candidates), v)),
+            );
+        }
+        Ok(out)
     }
 }

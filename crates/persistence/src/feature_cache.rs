@@ -79,13 +79,27 @@ pub type FeatureCache = VersionedCache<Prepared>;
 impl<T> VersionedCache<T> {
     /// The cached values of each `(id, version)` asked for, and the ids that missed.
     pub fn get_many(&self, keys: &[(i64, i32)]) -> (Vec<Arc<T>>, Vec<i64>) {
-        let mut hits = Vec::with_capacity(keys.len());
+        self.get_many_where(keys, |_| true)
+    }
+
+    /// Like [`VersionedCache::get_many`], but keeps only the hits that `keep` accepts. Scans
+    /// of thousands of candidates that keep few take no reference to the others.
+    pub fn get_many_where(
+        &self,
+        keys: &[(i64, i32)],
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> (Vec<Arc<T>>, Vec<i64>) {
+        let mut hits = Vec::new();
         let mut misses = Vec::new();
         match self.entries.read() {
             Ok(entries) => {
                 for (id, version) in keys {
                     match entries.get(id) {
-                        Some((v, f)) if v == version => hits.push(f.clone()),
+                        Some((v, f)) if v == version => {
+                            if keep(f) {
+                                hits.push(f.clone());
+                            }
+                        }
                         _ => misses.push(*id),
                     }
                 }

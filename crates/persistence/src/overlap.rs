@@ -292,13 +292,15 @@ pub(crate) async fn write_candidate_windows(
     Ok(())
 }
 
-/// The features of the activities asked for, from the cache where it holds their version.
+/// The features of the activities asked for that `keep` accepts, from the cache where it
+/// holds their version.
 async fn cached_features(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     keys: &[(i64, i32)],
+    keep: impl Fn(&Prepared) -> bool,
 ) -> Result<Vec<Arc<Prepared>>, StoreError> {
-    let (mut hits, misses) = cache.get_many(keys);
+    let (mut hits, misses) = cache.get_many_where(keys, &keep);
     for chunk in misses.chunks(1000) {
         let found = activities::by_ids(conn, chunk).await?;
         let records: Vec<&ActivityRecord> = found.values().collect();
@@ -306,7 +308,9 @@ async fn cached_features(
         for (record, f) in records.into_iter().zip(features) {
             let f = Arc::new(Prepared::new(f));
             cache.put(record.id, record.version, f.clone());
-            hits.push(f);
+            if keep(&f) {
+                hits.push(f);
+            }
         }
     }
     Ok(hits)
@@ -492,13 +496,13 @@ async fn score_against_candidates(
         return Ok(Vec::new());
     }
     let keys = candidates(conn, a, exclude, config, today).await?;
-    let mut features = cached_features(conn, cache, &keys).await?;
     // Pairs that could not raise a flag whatever their text need no vectors, and their words
     // no corpus lookups.
     let packed = Packed::of(a);
-    features.retain(|b| {
+    let features = cached_features(conn, cache, &keys, |b| {
         packed::may_flag(&packed, &b.packed, config) && is_candidate(a, &b.features, config, today)
-    });
+    })
+    .await?;
     let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));

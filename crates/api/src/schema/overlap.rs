@@ -277,13 +277,12 @@ impl PlannedOverlap {
 }
 
 /// What registering a planned activity would meet: flags and the needs it could address.
+/// The needs and lessons are looked up only when asked for.
 pub struct OverlapCheck {
     /// Flags it would raise.
     pub flags: Vec<PlannedOverlap>,
-    /// Published needs in its countries it could address.
-    pub addressable_needs: Vec<aidgraph_persistence::needs::NeedRecord>,
-    /// Evaluations of activities on the same provisions.
-    pub lessons: Vec<aidgraph_persistence::records::EvaluationRecord>,
+    /// The planned activity.
+    pub planned: aidgraph_domain::activity::ActivityData,
 }
 
 #[Object]
@@ -295,18 +294,61 @@ impl OverlapCheck {
 
     /// Published needs in its countries that it could address (shared provision or priority
     /// area, compatible assistance type), each with its coverage.
-    async fn addressable_needs(&self) -> Vec<Need> {
-        self.addressable_needs.iter().cloned().map(Need).collect()
+    async fn addressable_needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
+        use aidgraph_persistence::{PageRequest, activities::ActivityRecord, coverage, needs};
+        let who = principal(ctx)?;
+        let db = super::context::store(ctx)?.db();
+        let planned = ActivityRecord {
+            id: 0,
+            reporting_org_id: 0,
+            publication: d::Publication::Draft,
+            version: 0,
+            data: self.planned.clone(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let mut addressable = Vec::new();
+        for country in &self.planned.recipient_countries {
+            let filter = needs::NeedFilter {
+                recipient_country: Some(country.code.clone()),
+                analysis_status: vec![d::NeedsAnalysisStatus::Published],
+                ..needs::NeedFilter::default()
+            };
+            let all = PageRequest {
+                first: super::query::MAX_COVERAGE_SCAN,
+                after: None,
+            };
+            let found = needs::list_needs(db, who, &filter, &all).await?;
+            addressable.extend(
+                found
+                    .items
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .filter(|n| coverage::could_address(&planned, n))
+                    .map(Need),
+            );
+        }
+        Ok(addressable)
     }
 
     /// Evaluations of registered activities on the same provisions, newest first: what
     /// worked and what did not.
-    async fn lessons(&self) -> Vec<super::records::Evaluation> {
-        self.lessons
+    async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
+        let who = principal(ctx)?;
+        let db = super::context::store(ctx)?.db();
+        let provisions: Vec<String> = self
+            .planned
+            .provisions
             .iter()
-            .cloned()
-            .map(super::records::Evaluation)
-            .collect()
+            .map(ToString::to_string)
+            .collect();
+        Ok(
+            aidgraph_persistence::records::lessons(db, who, &provisions, None)
+                .await?
+                .into_iter()
+                .map(super::records::Evaluation)
+                .collect(),
+        )
     }
 }
 
@@ -397,10 +439,12 @@ impl Coverage {
     }
 }
 
-/// The coverage of a need, through the request's loader.
+/// The coverage of a need, through the request's loader; the suggested activities are looked
+/// for only when the query selects them.
 pub async fn coverage_of(ctx: &Context<'_>, need_id: i64) -> ApiResult<Coverage> {
+    let with_candidates = ctx.look_ahead().field("candidates").exists();
     loaders(ctx)?
-        .load_one(CoverageOf(need_id))
+        .load_one(CoverageOf(need_id, with_candidates))
         .await?
         .map(Coverage)
         .ok_or_else(|| ApiError::NotFound(format!("need {need_id}")))
