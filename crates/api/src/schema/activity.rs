@@ -461,22 +461,7 @@ impl Activity {
     /// Lessons: evaluations of other activities that share a provision with this one, newest
     /// first.
     async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
-        let who = principal(ctx)?;
-        let db = super::context::store(ctx)?.db();
-        let provisions: Vec<String> = self
-            .0
-            .data
-            .provisions
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        Ok(
-            aidgraph_persistence::records::lessons(db, who, &provisions, Some(self.0.id))
-                .await?
-                .into_iter()
-                .map(super::records::Evaluation)
-                .collect(),
-        )
+        super::records::lessons_for(ctx, &self.0.data, Some(self.0.id)).await
     }
 
     /// The coordination mechanisms that coordinate this activity.

@@ -334,21 +334,7 @@ impl OverlapCheck {
     /// Evaluations of registered activities on the same provisions, newest first: what
     /// worked and what did not.
     async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
-        let who = principal(ctx)?;
-        let db = super::context::store(ctx)?.db();
-        let provisions: Vec<String> = self
-            .planned
-            .provisions
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        Ok(
-            aidgraph_persistence::records::lessons(db, who, &provisions, None)
-                .await?
-                .into_iter()
-                .map(super::records::Evaluation)
-                .collect(),
-        )
+        super::records::lessons_for(ctx, &self.planned, None).await
     }
 }
 

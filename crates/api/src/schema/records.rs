@@ -927,3 +927,20 @@ async fn change_links(
     .await?;
     Ok(CoordinationMechanism(record))
 }
+
+/// Evaluations of registered activities sharing a provision with `data` (other than
+/// `exclude`), newest first, as `who` may see them.
+pub async fn lessons_for(
+    ctx: &Context<'_>,
+    data: &aidgraph_domain::activity::ActivityData,
+    exclude: Option<i64>,
+) -> ApiResult<Vec<Evaluation>> {
+    let who = principal(ctx)?;
+    let db = store(ctx)?.db();
+    let provisions: Vec<String> = data.provisions.iter().map(ToString::to_string).collect();
+    Ok(records::lessons(db, who, &provisions, exclude)
+        .await?
+        .into_iter()
+        .map(Evaluation)
+        .collect())
+}
