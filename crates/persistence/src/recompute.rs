@@ -60,21 +60,23 @@ impl<F: FnMut(&str, u64, u64)> Progress for F {
     }
 }
 
-/// A flag as the scoring threads hand it to the writer, ready to write.
+/// A flag as the scoring threads hand it to the writer, ready to write. Its texts share two
+/// strings: a recomputation hands millions of these to one writer, which frees them too.
 struct Computed {
     pair: (i64, i64),
     score: u8,
     class: OverlapClass,
-    components: String,
     /// A digest of the components, compared with stored flags'.
     digest: u64,
-    hash: String,
     /// The flag as a JSON array, `[a, b, score, class, components, input hash]`.
     row: String,
-    /// The shared countries, a JSON array.
-    countries: String,
-    /// The two reporting organisations, a JSON array.
-    providers: String,
+    /// Where the components and the input hash sit in `row`.
+    components: std::ops::Range<usize>,
+    hash: std::ops::Range<usize>,
+    /// The shared countries and the two reporting organisations, two JSON arrays joined by a
+    /// comma; the countries end at `countries_end`.
+    about: String,
+    countries_end: usize,
 }
 
 impl Computed {
@@ -82,32 +84,57 @@ impl Computed {
         pair: (i64, i64),
         score: u8,
         class: OverlapClass,
-        components: String,
-        hash: String,
+        components: &str,
+        hash: &str,
         countries: &[&String],
         providers: [&str; 2],
     ) -> Computed {
         use std::fmt::Write;
-        let mut row = String::with_capacity(components.len() + 120);
+        let mut row = String::with_capacity(components.len() + hash.len() + 64);
         let _ = write!(
             row,
-            "[{},{},{},\"{}\",{components},\"{hash}\"]",
+            "[{},{},{},\"{}\",",
             pair.0,
             pair.1,
             score,
             class.as_str(),
         );
+        let start = row.len();
+        row.push_str(components);
+        let components = start..row.len();
+        row.push_str(",\"");
+        let start = row.len();
+        row.push_str(hash);
+        let hash = start..row.len();
+        row.push_str("\"]");
+        let mut about = json(countries);
+        let countries_end = about.len();
+        about.push(',');
+        about.push_str(&json(&providers));
         Computed {
             pair,
             score,
             class,
-            digest: digest(&components),
+            digest: digest(&row[components.clone()]),
+            row,
             components,
             hash,
-            row,
-            countries: json(countries),
-            providers: json(&providers),
+            about,
+            countries_end,
         }
+    }
+
+    fn components(&self) -> &str {
+        &self.row[self.components.clone()]
+    }
+
+    fn hash(&self) -> &str {
+        &self.row[self.hash.clone()]
+    }
+
+    /// The shared countries, a JSON array.
+    fn countries(&self) -> &str {
+        &self.about[..self.countries_end]
     }
 }
 
@@ -146,12 +173,14 @@ struct Country {
     code: String,
     packed_code: Option<u16>,
     sorted: Vec<usize>,
+    /// Their packed features, in the same order: the sweep reads them in turn, and copies
+    /// made in order sit together in memory rather than scattered over the registry.
+    packed: Vec<Packed>,
 }
 
 /// What the scoring threads share.
 struct Registry {
     all: Vec<(ActivityRecord, OverlapFeatures)>,
-    packed: Vec<Packed>,
     /// Text vectors with numbered terms.
     vectors: Vec<TextVector<u32>>,
     /// Coordination group of each activity.
@@ -201,7 +230,6 @@ fn score_rows(
 ) -> (Vec<Computed>, Counts) {
     let Registry {
         all,
-        packed,
         vectors,
         groups,
         fingerprints,
@@ -219,10 +247,9 @@ fn score_rows(
     let mut counts = Counts::default();
     for k in rows {
         let i = sorted[k];
-        let pa = &packed[i];
+        let pa = &country.packed[k];
         let Some(end) = pa.end() else { continue };
-        for &j in &sorted[k + 1..] {
-            let pb = &packed[j];
+        for (&j, pb) in sorted[k + 1..].iter().zip(&country.packed[k + 1..]) {
             let Some(start) = pb.start() else { continue };
             if start > end {
                 break;
@@ -262,14 +289,13 @@ fn score_rows(
                 score.class
             };
             let (x, y) = if a.id < b.id { (i, j) } else { (j, i) };
-            let components = components_json(&score);
             let countries: Vec<&String> = a.countries.intersection(&b.countries).collect();
             out.push(Computed::new(
                 (all[x].0.id, all[y].0.id),
                 score.score,
                 class,
-                components,
-                input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
+                &components_json(&score),
+                &input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
                 &countries,
                 [
                     all[x].0.data.reporting_org.as_str(),
@@ -298,8 +324,11 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-/// Flags written per transaction.
-const WRITE_CHUNK: usize = 5000;
+/// Flags written per transaction. Each commit appends every index page it changed to the
+/// write-ahead log, and flags land on pages all over the pair indexes, so small transactions
+/// write the same pages again and again: 50,000 flags take about 60 MiB and under a second
+/// on SQLite, which other writers wait for.
+const WRITE_CHUNK: usize = 50_000;
 
 /// Recomputes every flag (or those of pairs sharing `country`), reporting progress.
 ///
@@ -374,6 +403,7 @@ pub async fn recompute(
             Country {
                 code: code.to_owned(),
                 packed_code: Packed::country_code(code),
+                packed: sorted.iter().map(|i| packed[*i].clone()).collect(),
                 sorted,
             }
         })
@@ -393,7 +423,6 @@ pub async fn recompute(
     let registry = Arc::new(Registry {
         fingerprints: all.iter().map(|_| OnceLock::new()).collect(),
         all,
-        packed,
         vectors,
         groups: group_of,
         countries,
@@ -406,7 +435,10 @@ pub async fn recompute(
 
     let scoring = Instant::now();
     let (sender, mut found) = tokio::sync::mpsc::channel::<Vec<Computed>>(64);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One core is left to the writer: on SQLite its thread is busy for about as long as the
+    // scoring, and sharing its core with scorers held every commit back.
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (registry, sender) = (registry.clone(), sender.clone());
@@ -658,7 +690,7 @@ impl<'a> Writer<'a> {
         for c in chunk {
             match self.existing.remove(&c.pair) {
                 Some(flag) => {
-                    let same_inputs = flag.input_hash == c.hash;
+                    let same_inputs = flag.input_hash == c.hash();
                     if same_inputs
                         && flag.score == i32::from(c.score)
                         && flag.class == c.class.as_str()
@@ -684,9 +716,9 @@ impl<'a> Writer<'a> {
                     }
                     active.score = Set(i32::from(c.score));
                     active.class = Set(c.class.as_str().to_owned());
-                    active.components = Set(c.components.clone());
+                    active.components = Set(c.components().to_owned());
                     active.config_version = Set(DEFAULT.version.to_owned());
-                    active.input_hash = Set(c.hash.clone());
+                    active.input_hash = Set(c.hash().to_owned());
                     active.updated_at = Set(now);
                     active.update(&*txn).await?;
                     overlap_flag_country::Entity::delete_many()
@@ -705,15 +737,23 @@ impl<'a> Writer<'a> {
         let ids = insert_flags(&*txn, &inserts, now).await?;
         written.extend(ids.into_iter().zip(inserts));
         if !written.is_empty() {
-            let mut countries = Vec::with_capacity(written.len());
-            let mut events = Vec::with_capacity(written.len());
-            for (id, c) in &written {
-                countries.push(format!("[{id},{}]", c.countries));
-                events.push(format!("[{id},{},{}]", c.countries, c.providers));
+            // `[[id, [countries]], …]` and the events' `[id, [countries], [providers]], …`.
+            use std::fmt::Write;
+            let size: usize = written.iter().map(|(_, c)| c.about.len() + 24).sum();
+            let mut countries = String::with_capacity(size + 2);
+            let mut events = String::with_capacity(size);
+            countries.push('[');
+            for (k, (id, c)) in written.iter().enumerate() {
+                if k > 0 {
+                    countries.push(',');
+                    events.push(',');
+                }
+                let _ = write!(countries, "[{id},{}]", c.countries());
+                let _ = write!(events, "[{id},{}]", c.about);
             }
-            insert_countries(&*txn, json_list(countries.iter().map(String::as_str))).await?;
-            let items = json_list(events.iter().map(String::as_str));
-            events::record_batch(&*txn, Topic::OverlapFlag, &items[1..items.len() - 1]).await?;
+            countries.push(']');
+            insert_countries(&*txn, countries).await?;
+            events::record_batch(&*txn, Topic::OverlapFlag, &events).await?;
         }
         txn.commit().await?;
         self.store.events().wake();

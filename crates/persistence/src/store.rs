@@ -92,12 +92,21 @@ impl Store {
         }
         let one = Store::connect(&self.url, 1).await?;
         if one.backend() == DatabaseBackend::Sqlite {
-            // Checkpoint the write-ahead log every 64 MiB rather than every 4 MiB: fewer, larger
-            // copies for a long run of writes. Only this connection; requests keep the small
-            // checkpoints that do not stall the commit that runs them.
-            one.db
-                .execute_unprepared("PRAGMA wal_autocheckpoint = 16384")
-                .await?;
+            // For a long run of large write transactions (see `recompute`):
+            // - a 512 MiB page cache, which holds the flag indexes: evicted pages are read
+            //   again for the next transaction;
+            // - checkpoints every GiB of write-ahead log rather than every 4 MiB, so an index
+            //   page changed by many transactions is copied to the database once per
+            //   checkpoint rather than after each; the log is cut back to 64 MiB after.
+            // Only this connection; requests keep the small checkpoints that do not stall the
+            // commit that runs them.
+            for pragma in [
+                "PRAGMA cache_size = -524288",
+                "PRAGMA wal_autocheckpoint = 262144",
+                "PRAGMA journal_size_limit = 67108864",
+            ] {
+                one.db.execute_unprepared(pragma).await?;
+            }
         }
         Ok(Store {
             db: one.db,
