@@ -16,6 +16,7 @@ use crate::events::{self, Topic};
 use crate::feature_cache::{FeatureCache, Prepared};
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
+use crate::recompute;
 use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
@@ -28,7 +29,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -338,28 +339,33 @@ fn split_pairs(joined: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
 pub const DOCUMENT_COUNT: &str = "";
 
 /// The number of published activities and the document frequency of each term asked for.
+/// The terms travel as one JSON parameter: a dry run in a crowded country asks for thousands.
 async fn corpus(
     conn: &impl ConnectionTrait,
-    terms: &BTreeSet<&str>,
+    terms: &HashSet<&str>,
 ) -> Result<(u64, HashMap<String, u64>), StoreError> {
-    let mut df = HashMap::new();
-    let mut terms: Vec<&str> = terms.iter().copied().collect();
-    terms.push(DOCUMENT_COUNT);
-    for chunk in terms.chunks(500) {
-        // Terms are letters and digits only, so they join safely.
-        let pairs: Option<String> = term_df::Entity::find()
-            .select_only()
-            .column_as(joined(conn, "term || ':' || df"), "pairs")
-            .filter(term_df::Column::Term.is_in(chunk.iter().map(|t| (*t).to_owned())))
-            .into_tuple()
-            .one(conn)
-            .await?
-            .flatten();
-        df.extend(
-            split_pairs(pairs.as_deref())
-                .filter_map(|(term, n)| Some((term.to_owned(), n.parse::<u64>().ok()?))),
-        );
-    }
+    let mut asked: Vec<&str> = terms.iter().copied().collect();
+    asked.push(DOCUMENT_COUNT);
+    let backend = conn.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        "SELECT string_agg(term || ':' || df, ',') FROM term_df \
+         WHERE term IN (SELECT json_array_elements_text($1::json))"
+    } else {
+        "SELECT group_concat(term || ':' || df, ',') FROM term_df \
+         WHERE term IN (SELECT value FROM json_each(?1))"
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [serde_json::to_string(&asked)?.into()],
+        ))
+        .await?;
+    // Terms are letters and digits only, so they join safely.
+    let pairs: Option<String> = row.map(|r| r.try_get_by_index(0)).transpose()?.flatten();
+    let mut df: HashMap<String, u64> = split_pairs(pairs.as_deref())
+        .filter_map(|(term, n)| Some((term.to_owned(), n.parse::<u64>().ok()?)))
+        .collect();
     let n = df.remove(DOCUMENT_COUNT).unwrap_or(0);
     Ok((n, df))
 }
@@ -503,7 +509,7 @@ async fn score_against_candidates(
         packed::may_flag(&packed, &b.packed, config) && is_candidate(a, &b.features, config, today)
     })
     .await?;
-    let mut terms: BTreeSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
+    let mut terms: HashSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
     }
@@ -547,10 +553,6 @@ async fn score_against_candidates(
         })
         .collect())
 }
-
-/// A flag written in a refresh: its id (`None` until inserted), the pair, the shared
-/// countries and the partner's reporting organisation.
-type FlagWrite = (Option<i64>, (i64, i64), Vec<String>, String);
 
 /// A candidate with its features, score and class.
 struct Scored {
@@ -699,8 +701,11 @@ pub async fn refresh(
     };
     let now = Utc::now();
     let own_fingerprint = features.fingerprint();
-    let mut inserts = Vec::new();
-    let mut countries_of_flag: Vec<FlagWrite> = Vec::new();
+    // New flags as JSON rows, and for every flag written its id (`None` until inserted), shared
+    // countries and two reporting organisations, the last two as JSON arrays.
+    let mut new_rows: Vec<String> = Vec::new();
+    let mut new_pairs: Vec<(i64, i64)> = Vec::new();
+    let mut written: Vec<(Option<i64>, String, String)> = Vec::new();
     for Scored {
         features: other_features,
         score,
@@ -720,11 +725,17 @@ pub async fn refresh(
             Ord::max(record.id, other_features.id),
         );
         let components = components_json(&score);
-        let countries: Vec<String> = features
+        let countries: Vec<&String> = features
             .countries
             .intersection(&other_features.countries)
-            .cloned()
             .collect();
+        let about = (
+            recompute::json(&countries),
+            recompute::json(&[
+                record.data.reporting_org.as_str(),
+                other_features.reporting_org.as_str(),
+            ]),
+        );
         match existing.remove(&other_features.id) {
             Some(flag) => {
                 let same_inputs = flag.input_hash == hash;
@@ -759,73 +770,33 @@ pub async fn refresh(
                     .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
                     .exec(conn)
                     .await?;
-                countries_of_flag.push((
-                    Some(flag.id),
-                    pair,
-                    countries,
-                    other_features.reporting_org.clone(),
-                ));
+                written.push((Some(flag.id), about.0, about.1));
             }
             None => {
-                inserts.push(overlap_flag::ActiveModel {
-                    activity_a_id: Set(pair.0),
-                    activity_b_id: Set(pair.1),
-                    score: Set(i32::from(score.score)),
-                    class: Set(class.as_str().to_owned()),
-                    components: Set(components),
-                    config_version: Set(config.version.to_owned()),
-                    input_hash: Set(hash),
-                    status: Set(ReviewStatus::Open.as_str().to_owned()),
-                    reviewed_by: Set(None),
-                    note: Set(None),
-                    reviewed_at: Set(None),
-                    raised_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                });
-                countries_of_flag.push((
-                    None,
-                    pair,
-                    countries,
-                    other_features.reporting_org.clone(),
-                ));
+                new_rows.push(recompute::flag_row(pair, score.score, class, &components, &hash).0);
+                new_pairs.push(pair);
+                written.push((None, about.0, about.1));
             }
         }
     }
-    let mut new_ids: HashMap<(i64, i64), i64> = HashMap::new();
-    for chunk in inserts.chunks(200) {
-        let rows = overlap_flag::Entity::insert_many(chunk.to_vec())
-            .exec_with_returning(conn)
-            .await?;
-        new_ids.extend(
-            rows.into_iter()
-                .map(|m| ((m.activity_a_id, m.activity_b_id), m.id)),
-        );
-    }
-    let mut country_rows = Vec::new();
-    let mut flag_events = Vec::new();
-    for (id, pair, countries, partner_org) in countries_of_flag {
-        let Some(flag_id) = id.or_else(|| new_ids.get(&pair).copied()) else {
-            continue;
+    // In one statement each, as a recomputation writes them: an activity in a crowded country
+    // may raise hundreds of flags.
+    let mut new_ids =
+        recompute::insert_flags(conn, new_rows.iter().map(String::as_str), &new_pairs, now)
+            .await?
+            .into_iter();
+    let mut rows = Vec::with_capacity(written.len());
+    for (id, countries, providers) in &written {
+        let id = match id {
+            Some(id) => *id,
+            None => new_ids
+                .next()
+                .ok_or_else(|| StoreError::Corrupt("a new flag has no id".to_owned()))?,
         };
-        country_rows.extend(countries.iter().map(|c| overlap_flag_country::ActiveModel {
-            flag_id: Set(flag_id),
-            code: Set(c.clone()),
-        }));
-        flag_events.push(events::Pending {
-            topic: Topic::OverlapFlag,
-            countries,
-            providers: vec![record.data.reporting_org.clone(), partner_org],
-            subject_id: flag_id,
-        });
-        outcome.changed.push(flag_id);
+        rows.push((id, countries.as_str(), providers.as_str()));
+        outcome.changed.push(id);
     }
-    for chunk in country_rows.chunks(300) {
-        overlap_flag_country::Entity::insert_many(chunk.to_vec())
-            .exec(conn)
-            .await?;
-    }
-    events::record_many(conn, flag_events).await?;
+    recompute::record_written(conn, &rows).await?;
     for flag in existing.values() {
         delete_flag(conn, flag).await?;
         outcome.removed += 1;

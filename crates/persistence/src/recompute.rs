@@ -79,6 +79,36 @@ struct Computed {
     countries_end: usize,
 }
 
+/// A flag as [`insert_flags`] takes it, `[a, b, score, class, components, input hash]`, with
+/// where the components and the hash sit in it.
+pub(crate) fn flag_row(
+    pair: (i64, i64),
+    score: u8,
+    class: OverlapClass,
+    components: &str,
+    hash: &str,
+) -> (String, std::ops::Range<usize>, std::ops::Range<usize>) {
+    use std::fmt::Write;
+    let mut row = String::with_capacity(components.len() + hash.len() + 64);
+    let _ = write!(
+        row,
+        "[{},{},{},\"{}\",",
+        pair.0,
+        pair.1,
+        score,
+        class.as_str(),
+    );
+    let start = row.len();
+    row.push_str(components);
+    let components = start..row.len();
+    row.push_str(",\"");
+    let start = row.len();
+    row.push_str(hash);
+    let hash = start..row.len();
+    row.push_str("\"]");
+    (row, components, hash)
+}
+
 impl Computed {
     fn new(
         pair: (i64, i64),
@@ -89,24 +119,7 @@ impl Computed {
         countries: &[&String],
         providers: [&str; 2],
     ) -> Computed {
-        use std::fmt::Write;
-        let mut row = String::with_capacity(components.len() + hash.len() + 64);
-        let _ = write!(
-            row,
-            "[{},{},{},\"{}\",",
-            pair.0,
-            pair.1,
-            score,
-            class.as_str(),
-        );
-        let start = row.len();
-        row.push_str(components);
-        let components = start..row.len();
-        row.push_str(",\"");
-        let start = row.len();
-        row.push_str(hash);
-        let hash = start..row.len();
-        row.push_str("\"]");
+        let (row, components, hash) = flag_row(pair, score, class, components, hash);
         let mut about = json(countries);
         let countries_end = about.len();
         about.push(',');
@@ -136,10 +149,15 @@ impl Computed {
     fn countries(&self) -> &str {
         &self.about[..self.countries_end]
     }
+
+    /// The two reporting organisations, a JSON array.
+    fn providers(&self) -> &str {
+        &self.about[self.countries_end + 1..]
+    }
 }
 
 /// JSON text of strings and lists of strings, which always serialise.
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -484,15 +502,18 @@ pub async fn recompute(
 /// the database thread): the transaction holds the only write lock, so the ids after the
 /// largest ever used (`sqlite_sequence`, as AUTOINCREMENT keeps it) are free. Another
 /// process writing meanwhile makes the insert fail rather than collide.
-async fn insert_flags(
+///
+/// `rows` are the flags' [`flag_row`]s, `pairs` their pairs in the same order.
+pub(crate) async fn insert_flags<'r>(
     conn: &impl ConnectionTrait,
-    flags: &[&Computed],
+    rows: impl Iterator<Item = &'r str> + Clone,
+    pairs: &[(i64, i64)],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    if flags.is_empty() {
+    if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = json_list(flags.iter().map(|c| c.row.as_str()));
+    let rows = json_list(rows);
     let open = ReviewStatus::Open.as_str();
     let backend = conn.get_database_backend();
     if backend == DatabaseBackend::Sqlite {
@@ -523,7 +544,7 @@ async fn insert_flags(
             ],
         ))
         .await?;
-        return Ok((first..).take(flags.len()).collect());
+        return Ok((first..).take(pairs.len()).collect());
     }
     let returned = conn
         .query_all_raw(Statement::from_sql_and_values(
@@ -543,18 +564,21 @@ async fn insert_flags(
         let b: i64 = row.try_get_by_index(2)?;
         ids.insert((a, b), id);
     }
-    flags
+    pairs
         .iter()
-        .map(|c| {
-            ids.get(&c.pair)
+        .map(|pair| {
+            ids.get(pair)
                 .copied()
-                .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {:?}", c.pair)))
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {pair:?}")))
         })
         .collect()
 }
 
 /// Writes the countries of flags, `[[flag id, [codes]], …]`, in one statement.
-async fn insert_countries(conn: &impl ConnectionTrait, items: String) -> Result<(), StoreError> {
+pub(crate) async fn insert_countries(
+    conn: &impl ConnectionTrait,
+    items: String,
+) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
     let sql = if backend == DatabaseBackend::Postgres {
         "INSERT INTO overlap_flag_countries (flag_id, code) \
@@ -567,6 +591,35 @@ async fn insert_countries(conn: &impl ConnectionTrait, items: String) -> Result<
     conn.execute_raw(Statement::from_sql_and_values(backend, sql, [items.into()]))
         .await?;
     Ok(())
+}
+
+/// Writes the countries of flags just written and their change events (one outbox row for
+/// all): `written` holds each flag's id, shared countries and two reporting organisations, the
+/// last two as JSON arrays.
+pub(crate) async fn record_written(
+    conn: &impl ConnectionTrait,
+    written: &[(i64, &str, &str)],
+) -> Result<(), StoreError> {
+    if written.is_empty() {
+        return Ok(());
+    }
+    // `[[id, [countries]], …]` and the events' `[id, [countries], [providers]], …`.
+    use std::fmt::Write;
+    let size: usize = written.iter().map(|(_, c, p)| c.len() + p.len() + 24).sum();
+    let mut countries = String::with_capacity(size + 2);
+    let mut items = String::with_capacity(size);
+    countries.push('[');
+    for (k, (id, c, p)) in written.iter().enumerate() {
+        if k > 0 {
+            countries.push(',');
+            items.push(',');
+        }
+        let _ = write!(countries, "[{id},{c}]");
+        let _ = write!(items, "[{id},{c},{p}]");
+    }
+    countries.push(']');
+    insert_countries(conn, countries).await?;
+    events::record_batch(conn, Topic::OverlapFlag, &items).await
 }
 
 /// JSON values joined into one array.
@@ -734,26 +787,15 @@ impl<'a> Writer<'a> {
                 }
             }
         }
-        let ids = insert_flags(&*txn, &inserts, now).await?;
+        let pairs: Vec<(i64, i64)> = inserts.iter().map(|c| c.pair).collect();
+        let ids = insert_flags(&*txn, inserts.iter().map(|c| c.row.as_str()), &pairs, now).await?;
         written.extend(ids.into_iter().zip(inserts));
         if !written.is_empty() {
-            // `[[id, [countries]], …]` and the events' `[id, [countries], [providers]], …`.
-            use std::fmt::Write;
-            let size: usize = written.iter().map(|(_, c)| c.about.len() + 24).sum();
-            let mut countries = String::with_capacity(size + 2);
-            let mut events = String::with_capacity(size);
-            countries.push('[');
-            for (k, (id, c)) in written.iter().enumerate() {
-                if k > 0 {
-                    countries.push(',');
-                    events.push(',');
-                }
-                let _ = write!(countries, "[{id},{}]", c.countries());
-                let _ = write!(events, "[{id},{}]", c.about);
-            }
-            countries.push(']');
-            insert_countries(&*txn, countries).await?;
-            events::record_batch(&*txn, Topic::OverlapFlag, &events).await?;
+            let written: Vec<(i64, &str, &str)> = written
+                .iter()
+                .map(|(id, c)| (*id, c.countries(), c.providers()))
+                .collect();
+            record_written(&*txn, &written).await?;
         }
         txn.commit().await?;
         self.store.events().wake();
