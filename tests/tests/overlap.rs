@@ -313,6 +313,23 @@ async fn check_overlap_returns_what_registering_would_raise_and_stores_nothing()
     let planned = &check["checkOverlap"]["flags"];
     assert_eq!(planned.as_array().map(Vec::len), Some(1), "{check:#}");
     assert_eq!(planned[0]["activity"]["iatiIdentifier"], "GB-1-KE-MLA");
+    // Asked without components, the reasons are not built; the flags are the same.
+    let scores_only = app
+        .ok(
+            &app.provider(DE),
+            "query($input: ActivityInput!) { checkOverlap(input: $input) {
+                flags { score class activity { iatiIdentifier } } } }",
+            json!({ "input": de_training() }),
+        )
+        .await;
+    assert_eq!(
+        scores_only["checkOverlap"]["flags"],
+        json!([{
+            "score": planned[0]["score"],
+            "class": planned[0]["class"],
+            "activity": planned[0]["activity"],
+        }])
+    );
     assert_eq!(
         check["checkOverlap"]["addressableNeeds"],
         json!([{ "id": need, "title": "Prosecutors trained in mutual legal assistance", "coverage": { "state": "UNMET" } }])

@@ -23,7 +23,9 @@ use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::packed::{self, Packed};
 use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
-use aidgraph_domain::overlap::{OverlapFeatures, PairScore, TextVector, is_candidate, score_pair};
+use aidgraph_domain::overlap::{
+    Component, OverlapFeatures, PairScore, TextVector, is_candidate, score_pair,
+};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
@@ -154,10 +156,12 @@ impl FlagRecord {
 pub struct PlannedFlag {
     /// The registered activity's id.
     pub activity_id: i64,
-    /// Its score against the planned one.
-    pub score: PairScore,
+    /// Its score against the planned one, 0–100.
+    pub score: u8,
     /// The class, coordination groups considered.
     pub class: OverlapClass,
+    /// The gates and components with their reasons, when asked for (empty otherwise).
+    pub components: Vec<Component>,
 }
 
 /// Today's UTC date, the reference for windows and look-backs.
@@ -488,16 +492,26 @@ fn vector(f: &OverlapFeatures, n: u64, df: &HashMap<String, u64>) -> TextVector 
     TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0))
 }
 
+/// How [`score_against_candidates`] treats the activity it scores.
+#[derive(Debug, Clone, Copy)]
+struct Scoring {
+    /// Whether the activity is counted in the corpus already (a planned one is not).
+    in_corpus: bool,
+    /// Whether to build the components and reasons of the flags found.
+    reasons: bool,
+}
+
 /// Scores `a` against its candidates and classes each pair, coordination groups considered.
 async fn score_against_candidates(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     a: &OverlapFeatures,
     exclude: Option<i64>,
-    in_corpus: bool,
+    how: Scoring,
     config: &OverlapConfig,
     today: NaiveDate,
 ) -> Result<Vec<Scored>, StoreError> {
+    let Scoring { in_corpus, reasons } = how;
     if !is_comparable(a, config, today) {
         return Ok(Vec::new());
     }
@@ -532,33 +546,35 @@ async fn score_against_candidates(
         if !flags(quick, quick_class, config) {
             continue;
         }
-        let score = score_pair(a, &b, &va, &vb, config);
-        let class = if score.class != OverlapClass::DoubleReporting
+        // The quick score is the full score without its reasons (a property test holds them
+        // equal), so reasons are built only when asked for.
+        let full = reasons.then(|| score_pair(a, &b, &va, &vb, config));
+        let class = if quick_class != OverlapClass::DoubleReporting
             && (group.contains(&b.identifier)
                 || !b.coordination_links.is_disjoint(&a.coordination_links)
                 || b.coordination_links.contains(&a.identifier))
         {
             OverlapClass::Coordinated
         } else {
-            score.class
+            quick_class
         };
-        flagged.push((b, score, class));
-    }
-    Ok(flagged
-        .into_iter()
-        .map(|(features, score, class)| Scored {
-            features,
-            score,
+        flagged.push(Scored {
+            features: b,
+            score: quick,
             class,
-        })
-        .collect())
+            full,
+        });
+    }
+    Ok(flagged)
 }
 
-/// A candidate with its features, score and class.
+/// A candidate with its features, score and class (coordination groups considered), and its
+/// full score with reasons when they were asked for.
 struct Scored {
     features: Arc<Prepared>,
-    score: PairScore,
+    score: u8,
     class: OverlapClass,
+    full: Option<PairScore>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -694,8 +710,19 @@ pub async fn refresh(
         .collect();
     let mut outcome = RefreshOutcome::default();
     let scored = if published {
-        score_against_candidates(conn, cache, &features, Some(record.id), true, config, today)
-            .await?
+        score_against_candidates(
+            conn,
+            cache,
+            &features,
+            Some(record.id),
+            Scoring {
+                in_corpus: true,
+                reasons: true,
+            },
+            config,
+            today,
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -708,10 +735,12 @@ pub async fn refresh(
     let mut written: Vec<(Option<i64>, String, String)> = Vec::new();
     for Scored {
         features: other_features,
-        score,
         class,
+        full,
+        ..
     } in scored
     {
+        let score = full.ok_or_else(|| StoreError::Corrupt("a flag without reasons".into()))?;
         if !score.is_flag(config) {
             continue;
         }
@@ -1086,12 +1115,15 @@ pub async fn review(
 }
 
 /// The flags a planned activity would raise if registered and published now; nothing is
-/// stored. An activity already registered under the same identifier is left out.
+/// stored. An activity already registered under the same identifier is left out. Their
+/// components and reasons are built only when `reasons` is set: a planned activity in a
+/// crowded country may raise hundreds of flags, and a caller may want only their scores.
 pub async fn dry_run(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     data: &ActivityData,
     need_ids: &[i64],
+    reasons: bool,
 ) -> Result<Vec<PlannedFlag>, StoreError> {
     let config = &DEFAULT;
     let (titles, names) = labels(conn, &[data], need_ids.iter().copied()).await?;
@@ -1108,14 +1140,26 @@ pub async fn dry_run(
         .into_tuple::<i64>()
         .one(conn)
         .await?;
-    let scored =
-        score_against_candidates(conn, cache, &features, existing, false, config, today()).await?;
+    let scored = score_against_candidates(
+        conn,
+        cache,
+        &features,
+        existing,
+        Scoring {
+            in_corpus: false,
+            reasons,
+        },
+        config,
+        today(),
+    )
+    .await?;
     Ok(scored
         .into_iter()
         .map(|s| PlannedFlag {
             activity_id: s.features.id,
             score: s.score,
             class: s.class,
+            components: s.full.map(|f| f.components).unwrap_or_default(),
         })
         .collect())
 }

@@ -406,26 +406,33 @@ impl RegistryQuery {
         let (data, need_ids) = super::mutation::parse_activity(input)?;
         let db = store(ctx)?.db();
         let cache = store(ctx)?.features();
-        let flags = overlap::dry_run(db, cache, &data, need_ids.as_deref().unwrap_or(&[]))
-            .await?
-            .into_iter()
-            .map(|p| PlannedOverlap {
-                components: p
-                    .score
-                    .components
-                    .iter()
-                    .map(|c| OverlapComponent {
-                        key: c.key.to_owned(),
-                        value: (c.value * 1e6).round() / 1e6,
-                        weight: c.weight,
-                        reason: c.reason.clone(),
-                    })
-                    .collect(),
-                score: p.score.score,
-                class: p.class,
-                activity_id: p.activity_id,
-            })
-            .collect();
+        // Reasons cost more than scores: built only when the query selects them.
+        let reasons = ctx.look_ahead().field("flags").field("components").exists();
+        let flags = overlap::dry_run(
+            db,
+            cache,
+            &data,
+            need_ids.as_deref().unwrap_or(&[]),
+            reasons,
+        )
+        .await?
+        .into_iter()
+        .map(|p| PlannedOverlap {
+            components: p
+                .components
+                .iter()
+                .map(|c| OverlapComponent {
+                    key: c.key.to_owned(),
+                    value: (c.value * 1e6).round() / 1e6,
+                    weight: c.weight,
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+            score: p.score,
+            class: p.class,
+            activity_id: p.activity_id,
+        })
+        .collect();
         Ok(OverlapCheck {
             flags,
             planned: data,
