@@ -23,37 +23,50 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 pub struct Packed {
     /// Whether every field packed exactly; when not, the bound lets every pair through.
     exact: bool,
-    /// Recipient countries, sorted (two ASCII letters as one number keeps the string order).
-    countries: Vec<u16>,
     /// Window as day numbers, inclusive.
     window: Option<(i32, i32)>,
-    /// Hashes of the provisions, sorted and distinct.
-    provisions: Vec<u64>,
     /// Priority areas, one bit each.
     areas: u64,
-    /// DAC 5-digit codes with their shares, in code order.
-    sectors: Vec<(u32, f64)>,
-    /// DAC 3-digit categories with their summed shares, in code order.
-    categories: Vec<(u32, f64)>,
-    /// Needs addressed, sorted.
-    needs: Vec<i64>,
     /// Assistance types, one bit each.
     types: u64,
     /// Beneficiary institutions, one bit each.
     beneficiaries: u64,
-    /// Hashes of the implementing organisations' references, sorted and distinct.
-    implementers: Vec<u64>,
-    /// Hashes of the external identifiers, sorted and distinct.
-    external_ids: Vec<u64>,
-    /// Hashes of the funding-chain identifiers, sorted and distinct.
-    chain_ids: Vec<u64>,
     /// Hash of the IATI identifier.
     identifier: u64,
     /// Whether the activity has any words.
     has_text: bool,
     /// Budget, with its currency hashed.
     budget: Option<(Decimal, u64)>,
+    /// The lists, one after another in one allocation (see [`List`]): scanning a country
+    /// reads several of them for every pair, and one allocation is a cache line or two where
+    /// a vector each would be a miss each.
+    lists: Box<[u64]>,
+    /// Where each list ends in `lists`, in [`List`] order.
+    ends: [u32; LISTS],
 }
+
+/// The lists of [`Packed::lists`], in order.
+#[derive(Clone, Copy)]
+enum List {
+    /// Recipient countries, sorted (two ASCII letters as one number keeps the string order).
+    Countries,
+    /// Hashes of the provisions, sorted and distinct.
+    Provisions,
+    /// DAC 5-digit codes in code order, each followed by the bits of its share.
+    Sectors,
+    /// DAC 3-digit categories in code order, each followed by the bits of its summed share.
+    Categories,
+    /// Needs addressed, sorted.
+    Needs,
+    /// Hashes of the implementing organisations' references, sorted and distinct.
+    Implementers,
+    /// Hashes of the external identifiers, sorted and distinct.
+    ExternalIds,
+    /// Hashes of the funding-chain identifiers, sorted and distinct.
+    ChainIds,
+}
+
+const LISTS: usize = 8;
 
 fn hash(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
@@ -116,24 +129,48 @@ impl Packed {
             }
         }
         categories.sort_by_key(|(c, _)| *c);
+        let shares = |list: &[(u32, f64)]| -> Vec<u64> {
+            list.iter()
+                .flat_map(|(code, share)| [u64::from(*code), share.to_bits()])
+                .collect()
+        };
+        let mut needs: Vec<u64> = f.needs.keys().map(|n| *n as u64).collect();
+        needs.sort_unstable();
+        let parts: [Vec<u64>; LISTS] = [
+            countries.iter().map(|c| u64::from(*c)).collect(),
+            hashes(&f.provisions),
+            shares(&sectors),
+            shares(&categories),
+            needs,
+            hashes(f.implementers.keys()),
+            hashes(&f.external_ids),
+            hashes(&f.chain_ids),
+        ];
+        let mut ends = [0u32; LISTS];
+        let mut lists = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for (end, part) in ends.iter_mut().zip(&parts) {
+            lists.extend_from_slice(part);
+            *end = u32::try_from(lists.len()).unwrap_or(u32::MAX);
+        }
         Packed {
             exact,
-            countries,
             window: f.window.map(|w| (day(w.start), day(w.end))),
-            provisions: hashes(&f.provisions),
             areas: bits(f.priority_areas.iter().copied(), |a| a as usize),
-            sectors,
-            categories,
-            needs: f.needs.keys().copied().collect(),
             types: bits(f.assistance_types.iter().copied(), |t| t as usize),
             beneficiaries: bits(f.beneficiaries.iter().copied(), |b| b as usize),
-            implementers: hashes(f.implementers.keys()),
-            external_ids: hashes(&f.external_ids),
-            chain_ids: hashes(&f.chain_ids),
             identifier: hash(&f.identifier),
             has_text: !f.terms.is_empty(),
             budget: f.budget.as_ref().map(|(amount, c)| (*amount, hash(c))),
+            lists: lists.into_boxed_slice(),
+            ends,
         }
+    }
+
+    /// One of the lists.
+    fn list(&self, list: List) -> &[u64] {
+        let k = list as usize;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.lists[start..self.ends[k] as usize]
     }
 
     /// The window's first day, as a day number (for sorting by start).
@@ -154,12 +191,13 @@ impl Packed {
 
     /// The first recipient country the two share, packed.
     pub fn first_shared_country(&self, other: &Packed) -> Option<u16> {
-        first_common(&self.countries, &other.countries)
+        first_common(self.list(List::Countries), other.list(List::Countries))
+            .and_then(|c| u16::try_from(c).ok())
     }
 
     /// Whether it lists exactly one recipient country.
     pub fn has_one_country(&self) -> bool {
-        self.countries.len() == 1
+        self.list(List::Countries).len() == 1
     }
 
     /// `code` packed as [`Packed::first_shared_country`] returns it.
@@ -178,7 +216,8 @@ impl Packed {
             (Some((s1, e1)), Some((s2, e2))) => s1.max(s2) <= e1.min(e2),
             _ => false,
         };
-        shared_time && first_common(&self.countries, &other.countries).is_some()
+        shared_time
+            && first_common(self.list(List::Countries), other.list(List::Countries)).is_some()
     }
 }
 
@@ -232,15 +271,17 @@ fn jaccard_bits(a: u64, b: u64) -> f64 {
     f64::from((a & b).count_ones()) / f64::from(union)
 }
 
-/// Sum of the smaller shares of the codes both lists hold (both in code order).
-fn shared_share(a: &[(u32, f64)], b: &[(u32, f64)]) -> f64 {
+/// Sum of the smaller shares of the codes both lists hold (both in code order, each code
+/// followed by the bits of its share).
+fn shared_share(a: &[u64], b: &[u64]) -> f64 {
     let (mut j, mut sum) = (0, 0.0);
-    for (code, sa) in a {
-        while j < b.len() && b[j].0 < *code {
-            j += 1;
+    for pair in a.chunks_exact(2) {
+        let (code, sa) = (pair[0], f64::from_bits(pair[1]));
+        while j + 1 < b.len() && b[j] < code {
+            j += 2;
         }
-        if j < b.len() && b[j].0 == *code {
-            sum += sa.min(b[j].1);
+        if j + 1 < b.len() && b[j] == code {
+            sum += sa.min(f64::from_bits(b[j + 1]));
         }
     }
     sum
@@ -265,17 +306,19 @@ fn type_similarity(a: u64, b: u64) -> f64 {
 
 fn topic_value(a: &Packed, b: &Packed) -> Option<f64> {
     let both_areas = a.areas != 0 && b.areas != 0;
-    if !a.provisions.is_empty() && !b.provisions.is_empty() {
-        let jp = jaccard(&a.provisions, &b.provisions);
+    let (pa, pb) = (a.list(List::Provisions), b.list(List::Provisions));
+    if !pa.is_empty() && !pb.is_empty() {
+        let jp = jaccard(pa, pb);
         return Some(if both_areas {
             0.7 * jp + 0.3 * jaccard_bits(a.areas, b.areas)
         } else {
             jp
         });
     }
-    if !a.sectors.is_empty() && !b.sectors.is_empty() {
-        let s5 = shared_share(&a.sectors, &b.sectors).min(1.0);
-        let s3 = shared_share(&a.categories, &b.categories).min(1.0);
+    let (sa, sb) = (a.list(List::Sectors), b.list(List::Sectors));
+    if !sa.is_empty() && !sb.is_empty() {
+        let s5 = shared_share(sa, sb).min(1.0);
+        let s3 = shared_share(a.list(List::Categories), b.list(List::Categories)).min(1.0);
         return Some(0.5 * (s5 + s3));
     }
     both_areas.then(|| 0.6 * jaccard_bits(a.areas, b.areas))
@@ -307,10 +350,11 @@ fn score_with(
     text: Option<f64>,
     config: &OverlapConfig,
 ) -> (u8, OverlapClass) {
-    let shared = common(&a.countries, &b.countries);
-    let smaller = a.countries.len().min(b.countries.len()).max(1);
+    let (ca, cb) = (a.list(List::Countries), b.list(List::Countries));
+    let shared = common(ca, cb);
+    let smaller = ca.len().min(cb.len()).max(1);
     let mut g = shared as f64 / smaller as f64;
-    if a.countries.len() > 1 || b.countries.len() > 1 {
+    if ca.len() > 1 || cb.len() > 1 {
         g *= config.multi_country_factor;
     }
     let t = match (a.window, b.window) {
@@ -329,8 +373,9 @@ fn score_with(
     if let Some(v) = topic_value(a, b) {
         add(v, config.topic_weight);
     }
-    if !a.needs.is_empty() || !b.needs.is_empty() {
-        let shared = first_common(&a.needs, &b.needs).is_some();
+    let (na, nb) = (a.list(List::Needs), b.list(List::Needs));
+    if !na.is_empty() || !nb.is_empty() {
+        let shared = first_common(na, nb).is_some();
         add(if shared { 1.0 } else { 0.0 }, config.need_weight);
     }
     if a.types != 0 && b.types != 0 {
@@ -345,17 +390,18 @@ fn score_with(
             config.beneficiary_weight,
         );
     }
-    let same_implementer = first_common(&a.implementers, &b.implementers).is_some();
-    if !a.implementers.is_empty() && !b.implementers.is_empty() {
+    let (ia, ib) = (a.list(List::Implementers), b.list(List::Implementers));
+    let same_implementer = first_common(ia, ib).is_some();
+    if !ia.is_empty() && !ib.is_empty() {
         add(
             if same_implementer { 1.0 } else { 0.0 },
             config.implementer_weight,
         );
     }
     let m = if weights > 0.0 { sum / weights } else { 0.0 };
-    let double = first_common(&a.external_ids, &b.external_ids).is_some()
-        || a.chain_ids.binary_search(&b.identifier).is_ok()
-        || b.chain_ids.binary_search(&a.identifier).is_ok()
+    let double = first_common(a.list(List::ExternalIds), b.list(List::ExternalIds)).is_some()
+        || a.list(List::ChainIds).binary_search(&b.identifier).is_ok()
+        || b.list(List::ChainIds).binary_search(&a.identifier).is_ok()
         || (same_implementer
             && text.is_some_and(|s| s >= config.double_text)
             && t >= config.double_time
