@@ -344,8 +344,8 @@ impl std::ops::AddAssign for Counts {
 
 /// Flags written per transaction. Each commit appends every index page it changed to the
 /// write-ahead log, and flags land on pages all over the pair indexes, so small transactions
-/// write the same pages again and again: 50,000 flags take about 60 MiB and under a second
-/// on SQLite, which other writers wait for.
+/// write the same pages again and again. 50,000 flags add about 45 MB to a SQLite database
+/// and take it about a second, which other writers wait for.
 const WRITE_CHUNK: usize = 50_000;
 
 /// Recomputes every flag (or those of pairs sharing `country`), reporting progress.
