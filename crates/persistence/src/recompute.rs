@@ -839,6 +839,17 @@ impl<'a> Writer<'a> {
             .await?;
         }
         txn.commit().await?;
+
+        // PostgreSQL plans from table statistics, which a bulk rewrite leaves stale until
+        // autovacuum comes round: without them it scanned every flag for each chunk of a
+        // dashboard's flag reads (a coverage matrix at 100k activities went past the request
+        // timeout). SQLite's planner takes the indexes without statistics.
+        if self.store.backend() == DatabaseBackend::Postgres {
+            self.store
+                .db()
+                .execute_unprepared("ANALYZE overlap_flags, overlap_flag_countries, term_df")
+                .await?;
+        }
         Ok(self.summary)
     }
 }
