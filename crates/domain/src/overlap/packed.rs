@@ -12,7 +12,7 @@
 
 use super::config::OverlapConfig;
 use super::features::OverlapFeatures;
-use super::score::{COMPATIBLE_GROUPS, flags, score_and_class};
+use super::score::{COMPATIBLE_GROUPS, raw_flags, raw_score, score_and_class};
 use crate::vocab::OverlapClass;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
@@ -350,6 +350,18 @@ fn score_with(
     text: Option<f64>,
     config: &OverlapConfig,
 ) -> (u8, OverlapClass) {
+    let (g, t, m, double) = parts(a, b, text, config);
+    score_and_class(g, t, m, double, config)
+}
+
+/// The geography and time gates, the weighted mean `M` and whether the pair double reports.
+#[inline(always)]
+fn parts(
+    a: &Packed,
+    b: &Packed,
+    text: Option<f64>,
+    config: &OverlapConfig,
+) -> (f64, f64, f64, bool) {
     let (ca, cb) = (a.list(List::Countries), b.list(List::Countries));
     let shared = common(ca, cb);
     let smaller = ca.len().min(cb.len()).max(1);
@@ -406,7 +418,7 @@ fn score_with(
             && text.is_some_and(|s| s >= config.double_text)
             && t >= config.double_time
             && budgets_close(a, b, config));
-    score_and_class(g, t, m, double, config)
+    (g, t, m, double)
 }
 
 fn budgets_close(a: &Packed, b: &Packed, config: &OverlapConfig) -> bool {
@@ -422,6 +434,9 @@ fn budgets_close(a: &Packed, b: &Packed, config: &OverlapConfig) -> bool {
 
 /// Whether a pair of packed candidates could raise a flag at all, whatever their text.
 pub fn may_flag(a: &Packed, b: &Packed, config: &OverlapConfig) -> bool {
-    let (score, class) = score_bound(a, b, config);
-    flags(score, class, config)
+    if !a.exact || !b.exact {
+        return true;
+    }
+    let (g, t, m, double) = parts(a, b, (a.has_text && b.has_text).then_some(1.0), config);
+    raw_flags(raw_score(g, t, m), double, config)
 }

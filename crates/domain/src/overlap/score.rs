@@ -91,12 +91,16 @@ fn jaccard<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f64 {
     a.intersection(b).count() as f64 / union as f64
 }
 
-fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items
-        .into_iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (k, item) in items.into_iter().enumerate() {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{item}");
+    }
+    out
 }
 
 /// Assistance types that count half a match with each other (DESIGN.md §4).
@@ -145,18 +149,20 @@ pub fn type_similarity(
 }
 
 /// The DAC tier of topic: ½·(S5 + S3).
-fn sector_overlap(
-    a: &std::collections::BTreeMap<String, f64>,
-    b: &std::collections::BTreeMap<String, f64>,
+fn sector_overlap<'a>(
+    a: &'a std::collections::BTreeMap<String, f64>,
+    b: &'a std::collections::BTreeMap<String, f64>,
 ) -> (f64, f64) {
     let s5: f64 = a
         .iter()
         .filter_map(|(code, sa)| b.get(code).map(|sb| sa.min(*sb)))
         .sum();
-    let categories = |m: &std::collections::BTreeMap<String, f64>| {
-        let mut c: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+    // The first three characters of each code.
+    let categories = |m: &'a std::collections::BTreeMap<String, f64>| {
+        let mut c: std::collections::BTreeMap<&'a str, f64> = std::collections::BTreeMap::new();
         for (code, share) in m {
-            *c.entry(code.chars().take(3).collect()).or_insert(0.0) += share;
+            let end = code.char_indices().nth(3).map_or(code.len(), |(i, _)| i);
+            *c.entry(&code[..end]).or_insert(0.0) += share;
         }
         c
     };
@@ -355,7 +361,7 @@ pub(super) fn score_and_class(
     double_reporting: bool,
     config: &OverlapConfig,
 ) -> (u8, OverlapClass) {
-    let score = round_half_up(100.0 * g * (0.5 + 0.5 * t) * m).clamp(0.0, 100.0) as u8;
+    let score = rounded(raw_score(g, t, m));
     let class = if double_reporting {
         OverlapClass::DoubleReporting
     } else if score >= config.likely_threshold {
@@ -366,6 +372,26 @@ pub(super) fn score_and_class(
         OverlapClass::None
     };
     (score, class)
+}
+
+/// The score `100·G·(0.5 + 0.5·T)·M` before rounding.
+pub(super) fn raw_score(g: f64, t: f64, m: f64) -> f64 {
+    100.0 * g * (0.5 + 0.5 * t) * m
+}
+
+/// A raw score rounded half up to 0–100.
+fn rounded(raw: f64) -> u8 {
+    round_half_up(raw).clamp(0.0, 100.0) as u8
+}
+
+/// Whether a raw score, rounded, reaches the stored threshold (or the pair double reports):
+/// [`flags`] of [`score_and_class`], rounding only a score within a point below the
+/// threshold (rounding is monotonic, and far below or at the threshold it cannot decide).
+pub(super) fn raw_flags(raw: f64, double_reporting: bool, config: &OverlapConfig) -> bool {
+    let threshold = f64::from(config.possible_threshold);
+    double_reporting
+        || raw >= threshold
+        || (raw >= threshold - 1.0 && rounded(raw) >= config.possible_threshold)
 }
 
 /// Whether a quick score is worth a stored flag.

@@ -519,6 +519,10 @@ proptest! {
             Some(super::score::quick_score(&a, &b, &ta, &tb, &DEFAULT))
         );
         prop_assert_eq!(
+            super::packed::may_flag(&pa, &pb, &DEFAULT),
+            super::score::may_flag(&a, &b, &DEFAULT)
+        );
+        prop_assert_eq!(
             pa.overlaps(&pb),
             !a.countries.is_disjoint(&b.countries)
                 && matches!((a.window, b.window), (Some(x), Some(y)) if super::score::overlap_days(&x, &y) > 0)
@@ -534,4 +538,25 @@ fn codes_that_do_not_pack_let_every_pair_through() {
     assert!(super::score::score_bound(&a, &b, &DEFAULT).0 < DEFAULT.possible_threshold);
     assert!(super::packed::may_flag(&pa, &pb, &DEFAULT));
     assert!(pa.overlaps(&pb));
+}
+
+#[test]
+fn the_bound_rounds_only_just_below_the_threshold() {
+    use super::score::raw_flags;
+    // 40 is the stored threshold; rounding half up decides only within the point below it.
+    for (raw, flags) in [
+        (38.9, false),
+        (39.0, false),
+        (39.49, false),
+        (39.499_999_999_9, true),
+        (39.5, true),
+        (40.0, true),
+        (87.0, true),
+    ] {
+        assert_eq!(raw_flags(raw, false, &DEFAULT), flags, "raw score {raw}");
+    }
+    assert!(
+        raw_flags(0.0, true, &DEFAULT),
+        "double reporting is always stored"
+    );
 }
