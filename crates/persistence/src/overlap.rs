@@ -730,8 +730,7 @@ pub async fn refresh(
     let own_fingerprint = features.fingerprint();
     // New flags as JSON rows, and for every flag written its id (`None` until inserted), shared
     // countries and two reporting organisations, the last two as JSON arrays.
-    let mut new_rows: Vec<String> = Vec::new();
-    let mut new_pairs: Vec<(i64, i64)> = Vec::new();
+    let mut new_flags: Vec<recompute::NewFlag<String>> = Vec::new();
     let mut written: Vec<(Option<i64>, String, String)> = Vec::new();
     for Scored {
         features: other_features,
@@ -802,18 +801,22 @@ pub async fn refresh(
                 written.push((Some(flag.id), about.0, about.1));
             }
             None => {
-                new_rows.push(recompute::flag_row(pair, score.score, class, &components, &hash).0);
-                new_pairs.push(pair);
+                new_flags.push(recompute::NewFlag {
+                    pair,
+                    score: score.score,
+                    class,
+                    components,
+                    hash,
+                });
                 written.push((None, about.0, about.1));
             }
         }
     }
     // In one statement each, as a recomputation writes them: an activity in a crowded country
     // may raise hundreds of flags.
-    let mut new_ids =
-        recompute::insert_flags(conn, new_rows.iter().map(String::as_str), &new_pairs, now)
-            .await?
-            .into_iter();
+    let mut new_ids = recompute::insert_flags(conn, &new_flags, now)
+        .await?
+        .into_iter();
     let mut rows = Vec::with_capacity(written.len());
     for (id, countries, providers) in &written {
         let id = match id {

@@ -60,76 +60,74 @@ impl<F: FnMut(&str, u64, u64)> Progress for F {
     }
 }
 
-/// A flag as the scoring threads hand it to the writer, ready to write. Its texts share two
-/// strings: a recomputation hands millions of these to one writer, which frees them too.
+/// A flag as the scoring threads hand it to the writer, ready to write. A recomputation
+/// hands millions of these to one writer, which frees them too, so each holds three strings.
 struct Computed {
     pair: (i64, i64),
     score: u8,
     class: OverlapClass,
-    /// A digest of the components, compared with stored flags'.
-    digest: u64,
-    /// The flag as a JSON array, `[a, b, score, class, components, input hash]`.
-    row: String,
-    /// Where the components and the input hash sit in `row`.
-    components: std::ops::Range<usize>,
-    hash: std::ops::Range<usize>,
+    /// The components as JSON.
+    components: String,
+    /// The pair's input hash.
+    hash: String,
     /// The shared countries and the two reporting organisations, two JSON arrays joined by a
     /// comma; the countries end at `countries_end`.
     about: String,
     countries_end: usize,
 }
 
-/// A flag as [`insert_flags`] takes it, `[a, b, score, class, components, input hash]`, with
-/// where the components and the hash sit in it.
-pub(crate) fn flag_row(
-    pair: (i64, i64),
-    score: u8,
-    class: OverlapClass,
-    components: &str,
-    hash: &str,
-) -> (String, std::ops::Range<usize>, std::ops::Range<usize>) {
-    use std::fmt::Write;
-    let mut row = String::with_capacity(components.len() + hash.len() + 64);
-    let _ = write!(
-        row,
-        "[{},{},{},\"{}\",",
-        pair.0,
-        pair.1,
-        score,
-        class.as_str(),
-    );
-    let start = row.len();
-    row.push_str(components);
-    let components = start..row.len();
-    row.push_str(",\"");
-    let start = row.len();
-    row.push_str(hash);
-    let hash = start..row.len();
-    row.push_str("\"]");
-    (row, components, hash)
+/// A new flag as [`insert_flags`] writes it, with its texts owned or borrowed.
+pub(crate) struct NewFlag<S> {
+    pub pair: (i64, i64),
+    pub score: u8,
+    pub class: OverlapClass,
+    /// The components as JSON.
+    pub components: S,
+    pub hash: S,
 }
 
 impl Computed {
+    /// `providers` are the two reporting organisations as JSON strings.
     fn new(
         pair: (i64, i64),
         score: u8,
         class: OverlapClass,
-        components: &str,
-        hash: &str,
+        components: String,
+        hash: String,
         countries: &[&String],
         providers: [&str; 2],
     ) -> Computed {
-        let (row, components, hash) = flag_row(pair, score, class, components, hash);
-        let mut about = json(countries);
+        let mut about = String::with_capacity(
+            countries.len() * 5 + providers[0].len() + providers[1].len() + 6,
+        );
+        if countries
+            .iter()
+            .all(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            // Country codes, which need no escaping.
+            about.push('[');
+            for (k, c) in countries.iter().enumerate() {
+                if k > 0 {
+                    about.push(',');
+                }
+                about.push('"');
+                about.push_str(c);
+                about.push('"');
+            }
+            about.push(']');
+        } else {
+            about.push_str(&json(countries));
+        }
         let countries_end = about.len();
+        about.push_str(",[");
+        about.push_str(providers[0]);
         about.push(',');
-        about.push_str(&json(&providers));
+        about.push_str(providers[1]);
+        about.push(']');
         Computed {
             pair,
             score,
             class,
-            digest: digest(&row[components.clone()]),
-            row,
             components,
             hash,
             about,
@@ -137,12 +135,14 @@ impl Computed {
         }
     }
 
-    fn components(&self) -> &str {
-        &self.row[self.components.clone()]
-    }
-
-    fn hash(&self) -> &str {
-        &self.row[self.hash.clone()]
+    fn new_flag(&self) -> NewFlag<&str> {
+        NewFlag {
+            pair: self.pair,
+            score: self.score,
+            class: self.class,
+            components: &self.components,
+            hash: &self.hash,
+        }
     }
 
     /// The shared countries, a JSON array.
@@ -203,6 +203,8 @@ struct Registry {
     vectors: Vec<TextVector<u32>>,
     /// Coordination group of each activity.
     groups: Vec<usize>,
+    /// Each activity's reporting organisation as a JSON string, as its flags' events name it.
+    providers: Vec<String>,
     /// Fingerprints for input hashes, made when an activity is first in a flag, with the
     /// hash begun with it (for pairs where it has the lower id).
     fingerprints: Vec<OnceLock<(String, sha2::Sha256)>>,
@@ -251,6 +253,7 @@ fn score_rows(
         vectors,
         groups,
         fingerprints,
+        providers,
         ..
     } = registry;
     let fingerprint = |i: usize| {
@@ -312,13 +315,10 @@ fn score_rows(
                 (all[x].0.id, all[y].0.id),
                 score.score,
                 class,
-                &components_json(&score),
-                &input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
+                components_json(&score),
+                input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
                 &countries,
-                [
-                    all[x].0.data.reporting_org.as_str(),
-                    all[y].0.data.reporting_org.as_str(),
-                ],
+                [&providers[x], &providers[y]],
             ));
         }
     }
@@ -440,6 +440,10 @@ pub async fn recompute(
     let activities = all.len();
     let registry = Arc::new(Registry {
         fingerprints: all.iter().map(|_| OnceLock::new()).collect(),
+        providers: all
+            .iter()
+            .map(|(record, _)| json(&record.data.reporting_org))
+            .collect(),
         all,
         vectors,
         groups: group_of,
@@ -453,10 +457,7 @@ pub async fn recompute(
 
     let scoring = Instant::now();
     let (sender, mut found) = tokio::sync::mpsc::channel::<Vec<Computed>>(64);
-    // One core is left to the writer: on SQLite its thread is busy for about as long as the
-    // scoring, and sharing its core with scorers held every commit back.
-    let threads =
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (registry, sender) = (registry.clone(), sender.clone());
@@ -465,22 +466,39 @@ pub async fn recompute(
         .collect();
     drop(sender);
     let total_units = registry.units.len() as u64;
-    let mut pending: Vec<Computed> = Vec::new();
-    while let Some(batch) = found.recv().await {
-        pending.extend(batch);
-        if pending.len() >= WRITE_CHUNK {
-            writer.write(std::mem::take(&mut pending)).await?;
+    // Flags are gathered into chunks while earlier ones are written, so the scoring threads
+    // go on through the writer's pauses (a checkpoint waits for the disk for a second or
+    // two) and wait only when it is several chunks behind.
+    let (chunks, mut to_write) = tokio::sync::mpsc::channel::<Vec<Computed>>(3);
+    let gather = async move {
+        let mut pending: Vec<Computed> = Vec::new();
+        while let Some(batch) = found.recv().await {
+            pending.extend(batch);
+            if pending.len() >= WRITE_CHUNK
+                && chunks.send(std::mem::take(&mut pending)).await.is_err()
+            {
+                // The writer failed; dropping `found` stops the scoring threads.
+                return scoring.elapsed().as_secs_f64();
+            }
+        }
+        let _ = chunks.send(pending).await;
+        scoring.elapsed().as_secs_f64()
+    };
+    let write = async {
+        while let Some(chunk) = to_write.recv().await {
+            writer.write(chunk).await?;
             let taken = registry.next.load(Ordering::Relaxed) as u64;
             progress.report("scoring and writing", taken.min(total_units), total_units);
         }
-    }
+        Ok::<_, StoreError>(())
+    };
+    let (scored_secs, written) = tokio::join!(gather, write);
     // Every sender is gone: the workers are done.
-    let scored_secs = scoring.elapsed().as_secs_f64();
     let mut counts = Counts::default();
     for worker in workers {
         counts += worker.join().unwrap_or_default();
     }
-    writer.write(pending).await?;
+    written?;
     progress.report("scoring and writing", total_units, total_units);
     let summary = writer.finish(&corpus).await?;
     Ok(RecomputeSummary {
@@ -492,31 +510,58 @@ pub async fn recompute(
     })
 }
 
-/// Inserts new flags in one statement, returning their ids in order. The rows travel as one
-/// JSON parameter, which the database takes apart: a recomputation may write millions of
-/// flags, and a statement with a parameter per value costs more to build and bind than to
-/// run. The components sit in the rows as JSON and are stored as their text, which both
-/// databases give back as it was written.
+/// Inserts new flags in one statement, returning their ids in order. A recomputation may
+/// write millions of flags, and a statement with a parameter per value costs more to build
+/// and bind than to run, so the rows travel as one JSON parameter which the database takes
+/// apart.
 ///
-/// On SQLite the ids are given rather than read back (each row read back is a message from
-/// the database thread): the transaction holds the only write lock, so the ids after the
-/// largest ever used (`sqlite_sequence`, as AUTOINCREMENT keeps it) are free. Another
-/// process writing meanwhile makes the insert fail rather than collide.
+/// On SQLite the components, the bulk of each row, travel apart from it: all of them in one
+/// blob parameter, each row giving where its own begin and how long they are. Taking them out
+/// of the JSON spares the database parsing them and writing them back out as text, which was
+/// a quarter of its work in a recomputation. The ids are given rather than read back (each
+/// row read back is a message from the database thread): the transaction holds the only
+/// write lock, so the ids after the largest ever used (`sqlite_sequence`, as AUTOINCREMENT
+/// keeps it) are free. Another process writing meanwhile makes the insert fail rather than
+/// collide.
 ///
-/// `rows` are the flags' [`flag_row`]s, `pairs` their pairs in the same order.
-pub(crate) async fn insert_flags<'r>(
+/// On PostgreSQL the components sit in the rows as JSON and are stored as their text, which
+/// `json` gives back as it was written.
+pub(crate) async fn insert_flags(
     conn: &impl ConnectionTrait,
-    rows: impl Iterator<Item = &'r str> + Clone,
-    pairs: &[(i64, i64)],
+    flags: &[NewFlag<impl AsRef<str>>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    if pairs.is_empty() {
+    use std::fmt::Write;
+    if flags.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = json_list(rows);
     let open = ReviewStatus::Open.as_str();
     let backend = conn.get_database_backend();
+    let size: usize = flags.iter().map(|f| f.hash.as_ref().len() + 64).sum();
+    let mut rows = String::with_capacity(size + 2);
+    rows.push('[');
     if backend == DatabaseBackend::Sqlite {
+        // `[a, b, score, class, components' first byte (from 1), their length, input hash]`
+        let mut components =
+            Vec::with_capacity(flags.iter().map(|f| f.components.as_ref().len()).sum());
+        for (k, f) in flags.iter().enumerate() {
+            if k > 0 {
+                rows.push(',');
+            }
+            let _ = write!(
+                rows,
+                "[{},{},{},\"{}\",{},{},\"{}\"]",
+                f.pair.0,
+                f.pair.1,
+                f.score,
+                f.class.as_str(),
+                components.len() + 1,
+                f.components.as_ref().len(),
+                f.hash.as_ref(),
+            );
+            components.extend_from_slice(f.components.as_ref().as_bytes());
+        }
+        rows.push(']');
         let row = conn
             .query_one_raw(Statement::from_string(
                 backend,
@@ -531,21 +576,40 @@ pub(crate) async fn insert_flags<'r>(
             + 1;
         conn.execute_raw(Statement::from_sql_and_values(
             backend,
-            "INSERT INTO overlap_flags (id, activity_a_id, activity_b_id, score, class, \
+            "INSERT OR FAIL INTO overlap_flags (id, activity_a_id, activity_b_id, score, class, \
              components, config_version, input_hash, status, raised_at, updated_at) \
-             SELECT ?1 + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-             ?2, value ->> 5, ?3, ?4, ?4 FROM jsonb_each(?5)",
+             SELECT ?1 + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
+             CAST(substr(?6, value ->> 4, value ->> 5) AS TEXT), ?2, value ->> 6, ?3, ?4, ?4 \
+             FROM jsonb_each(?5)",
             [
                 first.into(),
                 DEFAULT.version.into(),
                 open.into(),
                 now.into(),
                 rows.into(),
+                components.into(),
             ],
         ))
         .await?;
-        return Ok((first..).take(pairs.len()).collect());
+        return Ok((first..).take(flags.len()).collect());
     }
+    // `[a, b, score, class, components, input hash]`
+    for (k, f) in flags.iter().enumerate() {
+        if k > 0 {
+            rows.push(',');
+        }
+        let _ = write!(
+            rows,
+            "[{},{},{},\"{}\",{},\"{}\"]",
+            f.pair.0,
+            f.pair.1,
+            f.score,
+            f.class.as_str(),
+            f.components.as_ref(),
+            f.hash.as_ref(),
+        );
+    }
+    rows.push(']');
     let returned = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
@@ -564,12 +628,12 @@ pub(crate) async fn insert_flags<'r>(
         let b: i64 = row.try_get_by_index(2)?;
         ids.insert((a, b), id);
     }
-    pairs
+    flags
         .iter()
-        .map(|pair| {
-            ids.get(pair)
+        .map(|f| {
+            ids.get(&f.pair)
                 .copied()
-                .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {pair:?}")))
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {:?}", f.pair)))
         })
         .collect()
 }
@@ -585,7 +649,7 @@ pub(crate) async fn insert_countries(
          SELECT (f ->> 0)::bigint, c FROM json_array_elements($1::json) AS f, \
          json_array_elements_text(f -> 1) AS c"
     } else {
-        "INSERT INTO overlap_flag_countries (flag_id, code) \
+        "INSERT OR FAIL INTO overlap_flag_countries (flag_id, code) \
          SELECT f.value ->> 0, c.value FROM jsonb_each(?1) AS f, json_each(f.value, '$[1]') AS c"
     };
     conn.execute_raw(Statement::from_sql_and_values(backend, sql, [items.into()]))
@@ -620,21 +684,6 @@ pub(crate) async fn record_written(
     countries.push(']');
     insert_countries(conn, countries).await?;
     events::record_batch(conn, Topic::OverlapFlag, &items).await
-}
-
-/// JSON values joined into one array.
-fn json_list<'a>(items: impl Iterator<Item = &'a str> + Clone) -> String {
-    let len: usize = items.clone().map(|item| item.len() + 1).sum();
-    let mut out = String::with_capacity(len + 2);
-    out.push('[');
-    for (k, item) in items.enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
-        out.push_str(item);
-    }
-    out.push(']');
-    out
 }
 
 /// What a recomputation compares of a stored flag.
@@ -743,11 +792,11 @@ impl<'a> Writer<'a> {
         for c in chunk {
             match self.existing.remove(&c.pair) {
                 Some(flag) => {
-                    let same_inputs = flag.input_hash == c.hash();
+                    let same_inputs = flag.input_hash == c.hash;
                     if same_inputs
                         && flag.score == i32::from(c.score)
                         && flag.class == c.class.as_str()
-                        && flag.components == c.digest
+                        && flag.components == digest(&c.components)
                     {
                         continue;
                     }
@@ -769,9 +818,9 @@ impl<'a> Writer<'a> {
                     }
                     active.score = Set(i32::from(c.score));
                     active.class = Set(c.class.as_str().to_owned());
-                    active.components = Set(c.components().to_owned());
+                    active.components = Set(c.components.clone());
                     active.config_version = Set(DEFAULT.version.to_owned());
-                    active.input_hash = Set(c.hash().to_owned());
+                    active.input_hash = Set(c.hash.clone());
                     active.updated_at = Set(now);
                     active.update(&*txn).await?;
                     overlap_flag_country::Entity::delete_many()
@@ -787,8 +836,8 @@ impl<'a> Writer<'a> {
                 }
             }
         }
-        let pairs: Vec<(i64, i64)> = inserts.iter().map(|c| c.pair).collect();
-        let ids = insert_flags(&*txn, inserts.iter().map(|c| c.row.as_str()), &pairs, now).await?;
+        let new: Vec<NewFlag<&str>> = inserts.iter().map(|c| c.new_flag()).collect();
+        let ids = insert_flags(&*txn, &new, now).await?;
         written.extend(ids.into_iter().zip(inserts));
         if !written.is_empty() {
             let written: Vec<(i64, &str, &str)> = written

@@ -86,24 +86,30 @@ impl Store {
     /// cache per connection and drops it when another connection has written, so writes that
     /// take turns on pooled connections re-read every index page. An in-memory database has
     /// no second connection; the store itself is returned.
+    ///
+    /// On a SQLite file the connection:
+    /// - keeps a 512 MiB page cache, which holds the flag indexes: evicted pages are read
+    ///   again for the next transaction;
+    /// - checkpoints every GiB of write-ahead log rather than every 4 MiB, so an index page
+    ///   changed by many transactions is copied to the database once per checkpoint rather
+    ///   than after each; the log is cut back to 64 MiB after;
+    /// - does not check foreign keys, which were a fifth of its work: what a recomputation
+    ///   writes refers to activities, which are never deleted, and to flags it wrote in the
+    ///   same transaction, and it deletes a flag's countries and review edges itself.
+    ///
+    /// Only this connection; requests keep the small checkpoints that do not stall the
+    /// commit that runs them, and every check.
     pub async fn single_connection(&self) -> Result<Store, DbErr> {
-        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+        if self.is_in_memory() {
             return Ok(self.clone());
         }
         let one = Store::connect(&self.url, 1).await?;
         if one.backend() == DatabaseBackend::Sqlite {
-            // For a long run of large write transactions (see `recompute`):
-            // - a 512 MiB page cache, which holds the flag indexes: evicted pages are read
-            //   again for the next transaction;
-            // - checkpoints every GiB of write-ahead log rather than every 4 MiB, so an index
-            //   page changed by many transactions is copied to the database once per
-            //   checkpoint rather than after each; the log is cut back to 64 MiB after.
-            // Only this connection; requests keep the small checkpoints that do not stall the
-            // commit that runs them.
             for pragma in [
                 "PRAGMA cache_size = -524288",
                 "PRAGMA wal_autocheckpoint = 262144",
                 "PRAGMA journal_size_limit = 67108864",
+                "PRAGMA foreign_keys = OFF",
             ] {
                 one.db.execute_unprepared(pragma).await?;
             }
@@ -116,6 +122,10 @@ impl Store {
             slim: self.slim.clone(),
             write_lock: self.write_lock.clone(),
         })
+    }
+
+    fn is_in_memory(&self) -> bool {
+        self.url.contains(":memory:") || self.url.contains("mode=memory")
     }
 
     /// The overlap-feature cache.
