@@ -728,8 +728,8 @@ pub async fn refresh(
     };
     let now = Utc::now();
     let own_fingerprint = features.fingerprint();
-    // New flags as JSON rows, and for every flag written its id (`None` until inserted), shared
-    // countries and two reporting organisations, the last two as JSON arrays.
+    // New flags, and for every flag written its id (`None` until inserted), shared countries
+    // and two reporting organisations, the last two as JSON arrays.
     let mut new_flags: Vec<recompute::NewFlag<String>> = Vec::new();
     let mut written: Vec<(Option<i64>, String, String)> = Vec::new();
     for Scored {
