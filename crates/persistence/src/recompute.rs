@@ -537,31 +537,19 @@ pub(crate) async fn insert_flags(
     }
     let open = ReviewStatus::Open.as_str();
     let backend = conn.get_database_backend();
-    let size: usize = flags.iter().map(|f| f.hash.as_ref().len() + 64).sum();
-    let mut rows = String::with_capacity(size + 2);
-    rows.push('[');
     if backend == DatabaseBackend::Sqlite {
         // `[a, b, score, class, components' first byte (from 1), their length, input hash]`
         let mut components =
             Vec::with_capacity(flags.iter().map(|f| f.components.as_ref().len()).sum());
-        for (k, f) in flags.iter().enumerate() {
-            if k > 0 {
-                rows.push(',');
-            }
+        let rows = flag_rows(flags, |row, f| {
             let _ = write!(
-                rows,
-                "[{},{},{},\"{}\",{},{},\"{}\"]",
-                f.pair.0,
-                f.pair.1,
-                f.score,
-                f.class.as_str(),
+                row,
+                "{},{}",
                 components.len() + 1,
-                f.components.as_ref().len(),
-                f.hash.as_ref(),
+                f.components.as_ref().len()
             );
             components.extend_from_slice(f.components.as_ref().as_bytes());
-        }
-        rows.push(']');
+        });
         let row = conn
             .query_one_raw(Statement::from_string(
                 backend,
@@ -594,22 +582,7 @@ pub(crate) async fn insert_flags(
         return Ok((first..).take(flags.len()).collect());
     }
     // `[a, b, score, class, components, input hash]`
-    for (k, f) in flags.iter().enumerate() {
-        if k > 0 {
-            rows.push(',');
-        }
-        let _ = write!(
-            rows,
-            "[{},{},{},\"{}\",{},\"{}\"]",
-            f.pair.0,
-            f.pair.1,
-            f.score,
-            f.class.as_str(),
-            f.components.as_ref(),
-            f.hash.as_ref(),
-        );
-    }
-    rows.push(']');
+    let rows = flag_rows(flags, |row, f| row.push_str(f.components.as_ref()));
     let returned = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
@@ -636,6 +609,35 @@ pub(crate) async fn insert_flags(
                 .ok_or_else(|| StoreError::Corrupt(format!("no id for flag {:?}", f.pair)))
         })
         .collect()
+}
+
+/// Flags as one JSON array of rows `[a, b, score, class, …, input hash]`, `middle` writing
+/// what sits between the class and the hash.
+fn flag_rows<S: AsRef<str>>(
+    flags: &[NewFlag<S>],
+    mut middle: impl FnMut(&mut String, &NewFlag<S>),
+) -> String {
+    use std::fmt::Write;
+    let size: usize = flags.iter().map(|f| f.hash.as_ref().len() + 64).sum();
+    let mut rows = String::with_capacity(size + 2);
+    rows.push('[');
+    for (k, f) in flags.iter().enumerate() {
+        if k > 0 {
+            rows.push(',');
+        }
+        let _ = write!(
+            rows,
+            "[{},{},{},\"{}\",",
+            f.pair.0,
+            f.pair.1,
+            f.score,
+            f.class.as_str()
+        );
+        middle(&mut rows, f);
+        let _ = write!(rows, ",\"{}\"]", f.hash.as_ref());
+    }
+    rows.push(']');
+    rows
 }
 
 /// Writes the countries of flags, `[[flag id, [codes]], …]`, in one statement.
