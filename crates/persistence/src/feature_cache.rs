@@ -6,6 +6,7 @@
 
 use aidgraph_domain::overlap::OverlapFeatures;
 use aidgraph_domain::overlap::packed::Packed;
+use aidgraph_domain::overlap::packed::sketch::Sketch;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -73,8 +74,68 @@ impl Deref for Prepared {
     }
 }
 
-/// Overlap features by activity.
-pub type FeatureCache = VersionedCache<Prepared>;
+/// Sketches by activity id, with the version each was built from.
+type Sketches = Vec<Option<(i32, Sketch)>>;
+
+/// Highest activity id whose sketch is indexed by position (ids are dense from 1).
+const INDEXED_IDS: usize = 4 * CAPACITY;
+
+/// Overlap features by activity, with each one's [`Sketch`] in a vector indexed by activity
+/// id. A write or dry run in a crowded country bounds thousands of candidates and keeps a
+/// tenth; bounding each through [`Prepared`] costs a miss on the table, one on the shared
+/// pointer and one on the packed lists, where the sketches of a country's candidates, read
+/// in id order, cost about one each.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureCache {
+    features: VersionedCache<Prepared>,
+    sketches: Arc<RwLock<Sketches>>,
+}
+
+impl FeatureCache {
+    /// The features of each `(id, version)` asked for that `keep` accepts, and the ids that
+    /// missed. Where the cache holds an activity's sketch, `keep` is asked only when `rough`
+    /// accepts the sketch; `rough` is a quicker test that `keep` would fail, never a stricter
+    /// one.
+    pub fn get_many_where(
+        &self,
+        keys: &[(i64, i32)],
+        mut rough: impl FnMut(&Sketch) -> bool,
+        mut keep: impl FnMut(&Prepared) -> bool,
+    ) -> (Vec<Arc<Prepared>>, Vec<i64>) {
+        let mut passed = Vec::new();
+        let mut unindexed = Vec::new();
+        match self.sketches.read() {
+            Ok(sketches) => {
+                for &(id, version) in keys {
+                    match usize::try_from(id).ok().and_then(|i| sketches.get(i)) {
+                        Some(Some((v, sketch))) if *v == version => {
+                            if rough(sketch) {
+                                passed.push((id, version));
+                            }
+                        }
+                        _ => unindexed.push((id, version)),
+                    }
+                }
+            }
+            Err(_) => unindexed.extend_from_slice(keys),
+        }
+        passed.extend_from_slice(&unindexed);
+        self.features.get_many_where(&passed, &mut keep)
+    }
+
+    /// Stores the features built from version `version` of activity `id`.
+    pub fn put(&self, id: i64, version: i32, features: Arc<Prepared>) {
+        if let (Ok(mut sketches), Ok(i)) = (self.sketches.write(), usize::try_from(id))
+            && i <= INDEXED_IDS
+        {
+            if sketches.len() <= i {
+                sketches.resize(i + 1, None);
+            }
+            sketches[i] = Some((version, features.packed.sketch()));
+        }
+        self.features.put(id, version, features);
+    }
+}
 
 impl<T> VersionedCache<T> {
     /// The cached values of each `(id, version)` asked for, and the ids that missed.
@@ -117,5 +178,64 @@ impl<T> VersionedCache<T> {
             }
             entries.insert(id, (version, features));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FeatureCache, Prepared};
+    use aidgraph_domain::overlap::OverlapFeatures;
+    use aidgraph_domain::vocab::ActivityStatus;
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    fn prepared(id: i64) -> Arc<Prepared> {
+        Arc::new(Prepared::new(OverlapFeatures {
+            id,
+            identifier: format!("XM-TEST-{id}"),
+            reporting_org: "XM-TEST".into(),
+            status: ActivityStatus::Implementation,
+            countries: BTreeSet::from(["KE".to_owned()]),
+            window: None,
+            provisions: BTreeSet::new(),
+            priority_areas: BTreeSet::new(),
+            sectors: BTreeMap::new(),
+            needs: BTreeMap::new(),
+            assistance_types: BTreeSet::new(),
+            beneficiaries: BTreeSet::new(),
+            implementers: BTreeMap::new(),
+            external_ids: BTreeSet::new(),
+            chain_ids: BTreeSet::new(),
+            coordination_links: BTreeSet::new(),
+            budget: None,
+            terms: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn the_rough_test_turns_away_only_what_it_sees_and_stale_versions_miss() {
+        let cache = FeatureCache::default();
+        cache.put(1, 1, prepared(1));
+        cache.put(2, 3, prepared(2));
+        let ids = |found: &[Arc<Prepared>]| found.iter().map(|f| f.id).collect::<Vec<_>>();
+
+        let (found, missed) = cache.get_many_where(&[(1, 1), (2, 3), (7, 1)], |_| true, |_| true);
+        assert_eq!((ids(&found), missed), (vec![1, 2], vec![7]));
+
+        // The rough test turns every sketch away; `keep` is never asked.
+        let (found, missed) = cache.get_many_where(
+            &[(1, 1), (2, 3)],
+            |_| false,
+            |_| panic!("keep asked of a turned-away sketch"),
+        );
+        assert_eq!((ids(&found), missed), (vec![], vec![]));
+
+        // `keep` decides for what the rough test lets through.
+        let (found, _) = cache.get_many_where(&[(1, 1), (2, 3)], |_| true, |f| f.id == 2);
+        assert_eq!(ids(&found), vec![2]);
+
+        // A version the cache does not hold is a miss, whatever the tests say.
+        let (found, missed) = cache.get_many_where(&[(2, 4)], |_| true, |_| true);
+        assert_eq!((ids(&found), missed), (vec![], vec![2]));
     }
 }

@@ -21,6 +21,7 @@ use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
+use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
 use aidgraph_domain::overlap::packed::{self, Packed};
 use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
 use aidgraph_domain::overlap::{
@@ -298,14 +299,16 @@ pub(crate) async fn write_candidate_windows(
 }
 
 /// The features of the activities asked for that `keep` accepts, from the cache where it
-/// holds their version.
+/// holds their version; `rough` may turn away early what `keep` would (see
+/// [`FeatureCache::get_many_where`]).
 async fn cached_features(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     keys: &[(i64, i32)],
+    rough: impl Fn(&Sketch) -> bool,
     keep: impl Fn(&Prepared) -> bool,
 ) -> Result<Vec<Arc<Prepared>>, StoreError> {
-    let (mut hits, misses) = cache.get_many_where(keys, &keep);
+    let (mut hits, misses) = cache.get_many_where(keys, &rough, &keep);
     for chunk in misses.chunks(1000) {
         let found = activities::by_ids(conn, chunk).await?;
         let records: Vec<&ActivityRecord> = found.values().collect();
@@ -515,14 +518,25 @@ async fn score_against_candidates(
     if !is_comparable(a, config, today) {
         return Ok(Vec::new());
     }
+    let started = std::time::Instant::now();
     let keys = candidates(conn, a, exclude, config, today).await?;
+    let listed = started.elapsed();
     // Pairs that could not raise a flag whatever their text need no vectors, and their words
     // no corpus lookups.
     let packed = Packed::of(a);
-    let features = cached_features(conn, cache, &keys, |b| {
-        packed::may_flag(&packed, &b.packed, config) && is_candidate(a, &b.features, config, today)
-    })
+    let sketch = packed.sketch();
+    let features = cached_features(
+        conn,
+        cache,
+        &keys,
+        |b| sketch::may_flag(&sketch, b, config),
+        |b| {
+            packed::may_flag(&packed, &b.packed, config)
+                && is_candidate(a, &b.features, config, today)
+        },
+    )
     .await?;
+    let bounded = started.elapsed();
     let mut terms: HashSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
     for f in &features {
         terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
@@ -536,6 +550,8 @@ async fn score_against_candidates(
         }
     }
     let group = group_of(conn, &a.identifier, &a.coordination_links).await?;
+    let looked_up = started.elapsed();
+    let candidates = features.len();
     let va = vector(a, n, &df);
     let mut flagged = Vec::new();
     for b in features {
@@ -565,6 +581,17 @@ async fn score_against_candidates(
             full,
         });
     }
+    tracing::debug!(
+        candidates = keys.len(),
+        past_bound = candidates,
+        terms = df.len(),
+        flagged = flagged.len(),
+        listed_ms = listed.as_secs_f64() * 1e3,
+        bounded_ms = bounded.as_secs_f64() * 1e3,
+        looked_up_ms = looked_up.as_secs_f64() * 1e3,
+        scored_ms = started.elapsed().as_secs_f64() * 1e3,
+        "overlap candidates scored"
+    );
     Ok(flagged)
 }
 

@@ -11,6 +11,7 @@ use crate::overlap::{self, components_json, features_of, input_hash_after, input
 use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
 use aidgraph_domain::overlap::packed::{self, Packed};
 use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
 use aidgraph_domain::overlap::{OverlapFeatures, TextVector, is_candidate, score_pair};
@@ -194,6 +195,8 @@ struct Country {
     /// Their packed features, in the same order: the sweep reads them in turn, and copies
     /// made in order sit together in memory rather than scattered over the registry.
     packed: Vec<Packed>,
+    /// Their sketches, in the same order: most pairs are turned away on these alone.
+    sketches: Vec<Sketch>,
 }
 
 /// What the scoring threads share.
@@ -268,19 +271,24 @@ fn score_rows(
     let mut counts = Counts::default();
     for k in rows {
         let i = sorted[k];
-        let pa = &country.packed[k];
-        let Some(end) = pa.end() else { continue };
-        for (&j, pb) in sorted[k + 1..].iter().zip(&country.packed[k + 1..]) {
-            let Some(start) = pb.start() else { continue };
+        let (pa, sa) = (&country.packed[k], &country.sketches[k]);
+        let Some(end) = sa.end() else { continue };
+        let later = sorted[k + 1..]
+            .iter()
+            .zip(&country.sketches[k + 1..])
+            .zip(&country.packed[k + 1..]);
+        for ((&j, sb), pb) in later {
+            let Some(start) = sb.start() else { continue };
             if start > end {
                 break;
             }
             let (a, b) = (&all[i].1, &all[j].1);
+            let exact = sa.is_exact() && sb.is_exact();
             let first_here = match country.packed_code {
                 // Both are in this country, so one with a single country shares only it.
-                Some(code) if pa.is_exact() && pb.is_exact() => {
-                    pa.has_one_country()
-                        || pb.has_one_country()
+                Some(code) if exact => {
+                    sa.has_one_country()
+                        || sb.has_one_country()
                         || pa.first_shared_country(pb) == Some(code)
                 }
                 _ => a.countries.intersection(&b.countries).next() == Some(&country.code),
@@ -291,8 +299,10 @@ fn score_rows(
             counts.scored += 1;
             // Exactly packed, the pair is a candidate by construction: both comparable, in
             // this country, and the sweep keeps only windows that overlap.
-            let exact = pa.is_exact() && pb.is_exact();
-            if !packed::may_flag(pa, pb, config) || !(exact || is_candidate(a, b, config, today)) {
+            if !sketch::may_flag(sa, sb, config)
+                || !packed::may_flag(pa, pb, config)
+                || !(exact || is_candidate(a, b, config, today))
+            {
                 continue;
             }
             counts.past_bound += 1;
@@ -422,6 +432,7 @@ pub async fn recompute(
                 code: code.to_owned(),
                 packed_code: Packed::country_code(code),
                 packed: sorted.iter().map(|i| packed[*i].clone()).collect(),
+                sketches: sorted.iter().map(|i| packed[*i].sketch()).collect(),
                 sorted,
             }
         })

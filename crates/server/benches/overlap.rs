@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! cargo bench -p aidgraph --bench overlap -- --activities 10000,100000 \
-//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--requests 300]
+//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--requests 300] \
+//!     [--no-sqlite] [--no-recompute] [--tail]
 //! ```
+//!
+//! `--tail` repeats the five slowest checks and names their countries, windows and flags: a
+//! check that is slow again is a slow input, one that is not was a slow moment.
 
 use aidgraph::bench_data;
 use aidgraph::config::Config;
@@ -19,6 +23,8 @@ struct Args {
     requests: usize,
     sqlite: bool,
     recompute: bool,
+    /// Repeat the slowest checks and say what they were: a slow input or a slow moment.
+    tail: bool,
 }
 
 fn args() -> Args {
@@ -28,6 +34,7 @@ fn args() -> Args {
         requests: 300,
         sqlite: true,
         recompute: true,
+        tail: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -44,6 +51,7 @@ fn args() -> Args {
             "--requests" => out.requests = it.next().and_then(|s| s.parse().ok()).unwrap_or(300),
             "--no-sqlite" => out.sqlite = false,
             "--no-recompute" => out.recompute = false,
+            "--tail" => out.tail = true,
             _ => {}
         }
     }
@@ -62,6 +70,13 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn countries_of(data: &aidgraph_domain::activity::ActivityData) -> Vec<&str> {
+    data.recipient_countries
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -76,6 +91,7 @@ async fn run(
     size: usize,
     requests: usize,
     recompute: bool,
+    tail: bool,
 ) -> anyhow::Result<()> {
     let config = Config {
         database_url: url,
@@ -144,6 +160,7 @@ async fn run(
     let mut check_times = Vec::with_capacity(requests);
     let mut create_times = Vec::with_capacity(requests);
     let mut flags_seen = 0usize;
+    let mut checked = Vec::with_capacity(requests);
     for i in 0..requests + 20 {
         let data = generator.activity(&format!("XM-BENCH-NEW-{backend}-{size}-{i}"), &[])?;
         let token = auth.issue(
@@ -183,6 +200,47 @@ async fn run(
             check_times.push(elapsed);
             with_needs_times.push(elapsed1);
             create_times.push(elapsed2);
+            checked.push((elapsed, elapsed2, data, input));
+        }
+    }
+    if tail {
+        // A slow input is slow again; a slow moment (a checkpoint, another process) is not.
+        checked.sort_by_key(|c| std::cmp::Reverse(c.0));
+        for (elapsed, created, data, input) in checked.iter().take(5) {
+            let token = auth.issue(
+                "bench",
+                Role::Provider,
+                Some(&data.reporting_org),
+                None,
+                3600,
+            )?;
+            let t = Instant::now();
+            let answer = post(
+                token,
+                json!({ "query": check, "variables": { "input": input } }),
+            )
+            .await?;
+            let again = t.elapsed();
+            let countries = countries_of(data);
+            println!(
+                "         slow check {:.1} ms, again {:.1} ms (create {:.1} ms): {} flags, countries {countries:?}, window {:?}",
+                elapsed.as_secs_f64() * 1000.0,
+                again.as_secs_f64() * 1000.0,
+                created.as_secs_f64() * 1000.0,
+                answer["data"]["checkOverlap"]["flags"]
+                    .as_array()
+                    .map_or(0, Vec::len),
+                data.window(),
+            );
+        }
+        checked.sort_by_key(|c| std::cmp::Reverse(c.1));
+        for (elapsed, created, data, _) in checked.iter().take(5) {
+            let countries = countries_of(data);
+            println!(
+                "         slow create {:.1} ms (its check {:.1} ms): countries {countries:?}",
+                created.as_secs_f64() * 1000.0,
+                elapsed.as_secs_f64() * 1000.0,
+            );
         }
     }
     check_times.sort();
@@ -263,7 +321,15 @@ async fn main() -> anyhow::Result<()> {
             let dir = std::env::temp_dir().join(format!("aidgraph-bench-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir)?;
             let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-            run("sqlite", url, size, args.requests, args.recompute).await?;
+            run(
+                "sqlite",
+                url,
+                size,
+                args.requests,
+                args.recompute,
+                args.tail,
+            )
+            .await?;
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(server) = &args.postgres {
@@ -283,6 +349,7 @@ async fn main() -> anyhow::Result<()> {
                 size,
                 args.requests,
                 args.recompute,
+                args.tail,
             )
             .await?;
             admin

@@ -18,6 +18,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+pub mod sketch;
+
 /// What the bound reads of an activity, packed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packed {
@@ -369,14 +371,7 @@ fn parts(
     if ca.len() > 1 || cb.len() > 1 {
         g *= config.multi_country_factor;
     }
-    let t = match (a.window, b.window) {
-        (Some(wa), Some(wb)) => {
-            let overlap = i64::from((wa.1.min(wb.1) - wa.0.max(wb.0) + 1).max(0));
-            let days = |w: (i32, i32)| i64::from(w.1 - w.0 + 1);
-            overlap as f64 / days(wa).min(days(wb)).max(1) as f64
-        }
-        _ => 0.0,
-    };
+    let t = time_share(a.window, b.window);
     let (mut sum, mut weights) = (0.0, 0.0);
     let mut add = |value: f64, weight: f64| {
         sum += value * weight;
@@ -419,6 +414,19 @@ fn parts(
             && t >= config.double_time
             && budgets_close(a, b, config));
     (g, t, m, double)
+}
+
+/// The time component: overlap days over the shorter window's days (0 without both windows).
+#[inline(always)]
+fn time_share(a: Option<(i32, i32)>, b: Option<(i32, i32)>) -> f64 {
+    match (a, b) {
+        (Some(wa), Some(wb)) => {
+            let overlap = i64::from((wa.1.min(wb.1) - wa.0.max(wb.0) + 1).max(0));
+            let days = |w: (i32, i32)| i64::from(w.1 - w.0 + 1);
+            overlap as f64 / days(wa).min(days(wb)).max(1) as f64
+        }
+        _ => 0.0,
+    }
 }
 
 fn budgets_close(a: &Packed, b: &Packed, config: &OverlapConfig) -> bool {

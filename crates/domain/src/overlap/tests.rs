@@ -3,7 +3,7 @@
 
 use super::config::DEFAULT;
 use super::features::OverlapFeatures;
-use super::packed::Packed;
+use super::packed::{Packed, sketch};
 use super::score::{is_candidate, score_pair, type_similarity};
 use super::text::{TextVector, term_counts};
 use crate::activity::Window;
@@ -522,12 +522,36 @@ proptest! {
             super::packed::may_flag(&pa, &pb, &DEFAULT),
             super::score::may_flag(&a, &b, &DEFAULT)
         );
+        // The sketch bound lets through every pair the packed bound does.
+        if super::packed::may_flag(&pa, &pb, &DEFAULT) {
+            prop_assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
+        }
         prop_assert_eq!(
             pa.overlaps(&pb),
             !a.countries.is_disjoint(&b.countries)
                 && matches!((a.window, b.window), (Some(x), Some(y)) if super::score::overlap_days(&x, &y) > 0)
         );
     }
+}
+
+#[test]
+fn the_sketch_bound_turns_away_a_pair_with_nothing_in_common() {
+    let (mut a, mut b) = (base(1, "A"), base(2, "B"));
+    a.provisions.insert("UNTOC-18".into());
+    b.provisions.insert("FIREARMS-7".into());
+    a.assistance_types.insert(A::Training);
+    b.assistance_types.insert(A::EquipmentMaterial);
+    a.implementers.insert("XM-A".into(), "A".into());
+    b.implementers.insert("XM-B".into(), "B".into());
+    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
+    assert!(!super::packed::may_flag(&pa, &pb, &DEFAULT));
+    assert!(!sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
+    // Sharing the provision and the implementer over the same year could flag.
+    b.provisions.insert("UNTOC-18".into());
+    b.implementers.insert("XM-A".into(), "A".into());
+    let pb = Packed::of(&b);
+    assert!(super::packed::may_flag(&pa, &pb, &DEFAULT));
+    assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
 }
 
 #[test]
