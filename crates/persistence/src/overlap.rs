@@ -551,7 +551,7 @@ async fn score_against_candidates(
     }
     let group = group_of(conn, &a.identifier, &a.coordination_links).await?;
     let looked_up = started.elapsed();
-    let candidates = features.len();
+    let past_bound = features.len();
     let va = vector(a, n, &df);
     let mut flagged = Vec::new();
     for b in features {
@@ -583,7 +583,7 @@ async fn score_against_candidates(
     }
     tracing::debug!(
         candidates = keys.len(),
-        past_bound = candidates,
+        past_bound,
         terms = df.len(),
         flagged = flagged.len(),
         listed_ms = listed.as_secs_f64() * 1e3,

@@ -342,10 +342,17 @@ async fn main() -> anyhow::Result<()> {
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+            // The database name follows the last `/` of the path; a query string (such as
+            // `?host=/var/run/postgresql` for the Unix socket) is kept.
+            let (path, query) = server
+                .split_once('?')
+                .map_or((server.as_str(), String::new()), |(p, q)| {
+                    (p, format!("?{q}"))
+                });
+            let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
             run(
                 "postgres",
-                format!("{base}/{name}"),
+                format!("{base}/{name}{query}"),
                 size,
                 args.requests,
                 args.recompute,
