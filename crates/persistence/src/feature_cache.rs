@@ -77,7 +77,9 @@ impl Deref for Prepared {
 /// Sketches by activity id, with the version each was built from.
 type Sketches = Vec<Option<(i32, Sketch)>>;
 
-/// Highest activity id whose sketch is indexed by position (ids are dense from 1).
+/// Highest activity id whose sketch is indexed by position (ids are dense from 1). Sketches
+/// are kept when the features are dropped at [`CAPACITY`]: a slot is 96 bytes, so the vector
+/// holds at most about 190 MB (twice that in capacity while it grows).
 const INDEXED_IDS: usize = 4 * CAPACITY;
 
 /// Overlap features by activity, with each one's [`Sketch`] in a vector indexed by activity
@@ -94,8 +96,8 @@ pub struct FeatureCache {
 impl FeatureCache {
     /// The features of each `(id, version)` asked for that `keep` accepts, and the ids that
     /// missed. Where the cache holds an activity's sketch, `keep` is asked only when `rough`
-    /// accepts the sketch; `rough` is a quicker test that `keep` would fail, never a stricter
-    /// one.
+    /// accepts the sketch, so `rough` must accept every activity that `keep` accepts: it is
+    /// a quicker test that turns most of the others away.
     pub fn get_many_where(
         &self,
         keys: &[(i64, i32)],

@@ -321,6 +321,8 @@ async fn cached_features(
             }
         }
     }
+    // In id order, whichever were cached: a dry run lists its flags in this order.
+    hits.sort_unstable_by_key(|f| f.id);
     Ok(hits)
 }
 

@@ -536,6 +536,8 @@ proptest! {
 
 #[test]
 fn the_sketch_bound_turns_away_a_pair_with_nothing_in_common() {
+    // The two provisions' and implementers' hashes land on different signature bits (one
+    // chance in 32 each that two would not); the property test covers every other case.
     let (mut a, mut b) = (base(1, "A"), base(2, "B"));
     a.provisions.insert("UNTOC-18".into());
     b.provisions.insert("FIREARMS-7".into());

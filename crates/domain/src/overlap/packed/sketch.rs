@@ -4,13 +4,15 @@
 //! the packed lists only of those the sketch bound lets through, avoids a cache miss per
 //! candidate on lists that sit elsewhere in memory.
 //!
-//! The sketch keeps exactly the window, the bitsets, how many countries and provisions there
-//! are and which components are present, so the gates, the presence of each component and
-//! the weights are the packed bound's own. Of each list of identifiers it keeps a 32-bit
-//! signature, one bit per element: two lists whose signatures share no bit share no element,
-//! and when they do share one, the bound counts as shared as many elements as could be.
-//! Every operation of the packed arithmetic is monotonic in IEEE arithmetic, so larger
-//! component values give a raw score at least as large, and the same rounding decides.
+//! The sketch keeps exactly the window, the bitsets and which components are present, so the
+//! gates, the presence of each component and the weights are the packed bound's own; it
+//! counts countries and provisions up to 255 (an activity with more provisions is not exact,
+//! and every pair it is in passes). Of each list of identifiers it keeps a 32-bit signature,
+//! one bit per element: two lists whose signatures share no bit share no element, and when
+//! they do share one, the bound counts as shared as many elements as could be. Over
+//! non-negative operands every operation of the packed arithmetic is monotonic in IEEE
+//! arithmetic, so larger component values give a raw score at least as large, and the same
+//! rounding decides.
 
 use super::{List, Packed, jaccard_bits, time_share, type_similarity};
 use crate::overlap::config::OverlapConfig;
@@ -122,7 +124,8 @@ impl Sketch {
         self.has(WINDOW).then_some(self.window)
     }
 
-    /// Whether every field packed exactly (see [`Packed::is_exact`]).
+    /// Whether every field packed exactly (see [`Packed::is_exact`]) and it lists at most 255
+    /// provisions; when not, every pair it is in passes [`may_flag`].
     pub fn is_exact(&self) -> bool {
         self.has(EXACT)
     }
