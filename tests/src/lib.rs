@@ -63,7 +63,8 @@ async fn fresh_database() -> (String, TestDb) {
             let admin = Database::connect(server_url.as_str())
                 .await
                 .unwrap_or_else(|e| panic!("cannot reach AIDGRAPH_TEST_DATABASE_URL: {e}"));
-            // Test binaries run one after another: databases left by earlier ones can go.
+            // Databases left by earlier runs can go. Without FORCE: a database still in use
+            // belongs to a suite running beside this one, and dropping it fails harmlessly.
             STALE_DROPPED
                 .get_or_init(|| async {
                     let rows = admin
@@ -76,9 +77,7 @@ async fn fresh_database() -> (String, TestDb) {
                     for row in rows {
                         if let Ok(name) = row.try_get::<String>("", "datname") {
                             let _ = admin
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
                                 .await;
                         }
                     }
