@@ -19,12 +19,12 @@ use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sea_orm::{ActiveValue, Statement};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -162,27 +162,85 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Loads every published activity with its features, in pages.
+/// Loads every published activity with its features, in pages, in id order. The upper half
+/// of the ids loads on a task of its own while this one loads the lower half: reading the
+/// documents and building features is work for both cores.
 async fn load_all(
     store: &Store,
     progress: &mut impl Progress,
 ) -> Result<Vec<(ActivityRecord, OverlapFeatures)>, StoreError> {
-    let total = activity::Entity::find()
-        .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
-        .count(store.db())
+    let published = || {
+        activity::Entity::find()
+            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+    };
+    let total = published().count(store.db()).await?;
+    // The first id of the upper half.
+    let middle: Option<i64> = published()
+        .select_only()
+        .column(activity::Column::Id)
+        .order_by_asc(activity::Column::Id)
+        .offset(total / 2)
+        .limit(1)
+        .into_tuple()
+        .one(store.db())
         .await?;
+    let loaded = Arc::new(AtomicU64::new(0));
+    let upper = middle.map(|m| {
+        let db = store.db().clone();
+        let loaded = loaded.clone();
+        tokio::spawn(async move { load_range(&db, m - 1, None, &loaded, |_| {}).await })
+    });
     let mut out = Vec::with_capacity(total as usize);
-    let mut after = 0i64;
+    out.extend(
+        load_range(store.db(), 0, middle.map(|m| m - 1), &loaded, |n| {
+            progress.report("loading activities", n, total);
+        })
+        .await?,
+    );
+    if let Some(upper) = upper {
+        let rest = upper
+            .await
+            .map_err(|e| DbErr::Custom(format!("loading activities stopped: {e}")))??;
+        out.extend(rest);
+    }
+    progress.report("loading activities", out.len() as u64, total);
+    Ok(out)
+}
+
+/// Loads the published activities with ids after `after` and up to `upto`, in pages, adding
+/// each page's size to `loaded` and reporting the sum.
+async fn load_range(
+    conn: &DatabaseConnection,
+    mut after: i64,
+    upto: Option<i64>,
+    loaded: &AtomicU64,
+    mut report: impl FnMut(u64),
+) -> Result<Vec<(ActivityRecord, OverlapFeatures)>, StoreError> {
+    let mut out = Vec::new();
     loop {
-        let records = activities::published_after(store.db(), after, 2000).await?;
+        let mut query = activity::Entity::find()
+            .filter(activity::Column::Publication.eq(Publication::Published.as_str()))
+            .filter(activity::Column::Id.gt(after));
+        if let Some(upto) = upto {
+            query = query.filter(activity::Column::Id.lte(upto));
+        }
+        let records = query
+            .order_by_asc(activity::Column::Id)
+            .limit(2000)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(activities::record_from_model)
+            .collect::<Result<Vec<_>, _>>()?;
         let Some(last) = records.last().map(|r| r.id) else {
             break;
         };
         after = last;
         let refs: Vec<&ActivityRecord> = records.iter().collect();
-        let features = features_of(store.db(), &refs).await?;
+        let features = features_of(conn, &refs).await?;
+        let n = loaded.fetch_add(records.len() as u64, Ordering::Relaxed) + records.len() as u64;
         out.extend(records.into_iter().zip(features));
-        progress.report("loading activities", out.len() as u64, total);
+        report(n);
     }
     Ok(out)
 }
