@@ -156,6 +156,18 @@ async fn run(
         flags { score class } addressableNeeds { id coverage { state } } } }";
     let create =
         "mutation($input: ActivityInput!) { createActivity(input: $input, publish: true) { id } }";
+    // One request, timed from its start to its parsed answer.
+    let timed = |token: &str, query: &str, input: &Value| {
+        let request = post(
+            token.to_owned(),
+            json!({ "query": query, "variables": { "input": input } }),
+        );
+        async move {
+            let t = Instant::now();
+            let answer = request.await?;
+            Ok::<(Duration, Value), anyhow::Error>((t.elapsed(), answer))
+        }
+    };
     let mut with_needs_times = Vec::with_capacity(requests);
     let mut check_times = Vec::with_capacity(requests);
     let mut create_times = Vec::with_capacity(requests);
@@ -171,56 +183,25 @@ async fn run(
             3600,
         )?;
         let input = bench_data::activity_input(&data);
-        let t = Instant::now();
-        let answer = post(
-            token.clone(),
-            json!({ "query": check, "variables": { "input": input } }),
-        )
-        .await?;
-        let elapsed = t.elapsed();
+        let (elapsed, answer) = timed(&token, check, &input).await?;
         flags_seen += answer["data"]["checkOverlap"]["flags"]
             .as_array()
             .map_or(0, Vec::len);
-        let t1 = Instant::now();
-        post(
-            token.clone(),
-            json!({ "query": check_with_needs, "variables": { "input": input } }),
-        )
-        .await?;
-        let elapsed1 = t1.elapsed();
-        let t2 = Instant::now();
-        post(
-            token,
-            json!({ "query": create, "variables": { "input": input } }),
-        )
-        .await?;
-        let elapsed2 = t2.elapsed();
+        let (elapsed1, _) = timed(&token, check_with_needs, &input).await?;
+        let (elapsed2, _) = timed(&token, create, &input).await?;
         if i >= 20 {
             // The first requests warm the pool and caches.
             check_times.push(elapsed);
             with_needs_times.push(elapsed1);
             create_times.push(elapsed2);
-            checked.push((elapsed, elapsed2, data, input));
+            checked.push((elapsed, elapsed2, data, input, token));
         }
     }
     if tail {
         // A slow input is slow again; a slow moment (a checkpoint, another process) is not.
         checked.sort_by_key(|c| std::cmp::Reverse(c.0));
-        for (elapsed, created, data, input) in checked.iter().take(5) {
-            let token = auth.issue(
-                "bench",
-                Role::Provider,
-                Some(&data.reporting_org),
-                None,
-                3600,
-            )?;
-            let t = Instant::now();
-            let answer = post(
-                token,
-                json!({ "query": check, "variables": { "input": input } }),
-            )
-            .await?;
-            let again = t.elapsed();
+        for (elapsed, created, data, input, token) in checked.iter().take(5) {
+            let (again, answer) = timed(token, check, input).await?;
             let countries = countries_of(data);
             println!(
                 "         slow check {:.1} ms, again {:.1} ms (create {:.1} ms): {} flags, countries {countries:?}, window {:?}",
@@ -234,7 +215,7 @@ async fn run(
             );
         }
         checked.sort_by_key(|c| std::cmp::Reverse(c.1));
-        for (elapsed, created, data, _) in checked.iter().take(5) {
+        for (elapsed, created, data, _, _) in checked.iter().take(5) {
             let countries = countries_of(data);
             println!(
                 "         slow create {:.1} ms (its check {:.1} ms): countries {countries:?}",
