@@ -1,5 +1,5 @@
-//! aidgraph's database migrations: one per file, append-only, the same for SQLite and
-//! PostgreSQL. A shipped migration is never edited; a change is a new file.
+//! aidgraph's database migrations: one per file, append-only, giving SQLite and PostgreSQL
+//! the same tables. A shipped migration is never edited; a change is a new file.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -7,6 +7,7 @@ mod m20261129_000001_create_registry;
 mod m20261129_000002_create_overlap;
 mod m20261129_000003_create_candidate_windows;
 mod m20261129_000004_create_coordination_records;
+mod m20261130_000005_drop_flag_foreign_keys;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_overlap::Migration),
             Box::new(m20261129_000003_create_candidate_windows::Migration),
             Box::new(m20261129_000004_create_coordination_records::Migration),
+            Box::new(m20261130_000005_drop_flag_foreign_keys::Migration),
         ]
     }
 }

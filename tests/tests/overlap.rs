@@ -681,3 +681,61 @@ async fn a_full_recomputation_keeps_settles_and_rebuilds_the_flags() {
     }
     app.cleanup().await;
 }
+
+/// Upgrading past the migration that drops the flags' foreign keys (SQLite rebuilds the
+/// tables) keeps every flag with its id, countries and review, and later flags take new ids.
+#[tokio::test]
+async fn upgrading_the_flag_tables_keeps_flags_and_their_reviews() {
+    use aidgraph_migrations::MigratorTrait;
+    let app = registry().await;
+    app.ok(&app.provider(UK), UPSERT, json!({ "input": uk_training() }))
+        .await;
+    app.ok(&app.provider(DE), UPSERT, json!({ "input": de_training() }))
+        .await;
+    let id = flags(&app).await["edges"][0]["node"]["id"].clone();
+    app.ok(
+        &app.provider(DE),
+        "mutation($id: ID!) { reviewOverlapFlag(id: $id, status: DISMISSED, note: \"Different cohorts\") { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+
+    // Back to the tables with foreign keys, and forward again.
+    let db = app.store.db();
+    aidgraph_migrations::Migrator::down(db, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("down: {e}"));
+    aidgraph_migrations::Migrator::up(db, None)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+
+    let kenya =
+        "{ overlapFlags(filter: { country: \"KE\" }) { edges { node { id status note score } } } }";
+    let kept = app.ok(&app.admin(), kenya, json!({})).await;
+    let flag = &kept["overlapFlags"]["edges"][0]["node"];
+    assert_eq!(
+        (&flag["id"], &flag["status"], &flag["note"], &flag["score"]),
+        (
+            &id,
+            &json!("DISMISSED"),
+            &json!("Different cohorts"),
+            &json!(74)
+        ),
+        "{kept:#}"
+    );
+
+    // A third provider's training raises two flags, with ids after the first.
+    let ngo = training("XM-DEMO-NGO-KE-MLA", NGO, UNODC, TITLE_A);
+    app.ok(&app.provider(NGO), UPSERT, json!({ "input": ngo }))
+        .await;
+    let all = app.ok(&app.admin(), kenya, json!({})).await;
+    let ids: Vec<&Value> = all["overlapFlags"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["node"]["id"])
+        .collect();
+    assert_eq!(ids.len(), 3, "{all:#}");
+    assert_eq!(ids.iter().filter(|i| **i == &id).count(), 1, "{all:#}");
+    app.cleanup().await;
+}

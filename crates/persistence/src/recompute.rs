@@ -522,6 +522,13 @@ pub async fn recompute(
     });
     let writing = store.single_connection().await?;
     let mut writer = Writer::start(&writing, country.as_deref()).await?;
+    // PostgreSQL writes each transaction on one core, and the scoring threads wait for it
+    // when it falls behind: a second connection writes the next chunk meanwhile. SQLite has
+    // one writer at a time, which keeps its page cache on its one connection.
+    let mut idle = vec![writing.clone()];
+    if store.backend() == DatabaseBackend::Postgres {
+        idle.push(store.single_connection().await?);
+    }
     let loaded = started.elapsed().as_secs_f64();
 
     let scoring = Instant::now();
@@ -554,10 +561,22 @@ pub async fn recompute(
         scoring.elapsed().as_secs_f64()
     };
     let write = async {
+        let mut running = tokio::task::JoinSet::new();
         while let Some(chunk) = to_write.recv().await {
-            writer.write(chunk).await?;
+            for plan in writer.plan(chunk) {
+                if idle.is_empty()
+                    && let Some(done) = running.join_next().await
+                {
+                    idle.push(finished(done)?);
+                }
+                let (conn, now) = (idle.pop().unwrap_or_else(|| writing.clone()), writer.now);
+                running.spawn(async move { plan.apply(&conn, now).await.map(|()| conn) });
+            }
             let taken = registry.next.load(Ordering::Relaxed) as u64;
             progress.report("scoring and writing", taken.min(total_units), total_units);
+        }
+        while let Some(done) = running.join_next().await {
+            finished(done)?;
         }
         Ok::<_, StoreError>(())
     };
@@ -579,13 +598,20 @@ pub async fn recompute(
     })
 }
 
+/// The connection back from a write that finished, or why it failed (a write that panicked
+/// panics here; none is ever cancelled).
+fn finished(
+    done: Result<Result<Store, StoreError>, tokio::task::JoinError>,
+) -> Result<Store, StoreError> {
+    done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 /// Inserts new flags in one statement, returning their ids in order. A recomputation may
 /// write millions of flags, and a statement with a parameter per value costs more to build
-/// and bind than to run, so the rows travel as one JSON parameter which the database takes
-/// apart.
+/// and bind than to run, so the rows travel in a few large parameters.
 ///
-/// On SQLite the components, the bulk of each row, travel apart from it: all of them in one
-/// blob parameter, each row giving where its own begin and how long they are. Taking them out
+/// On SQLite the rows are one JSON parameter which the database takes apart, and the
+/// components, the bulk of each row, travel apart from it: all of them in one blob parameter, each row giving where its own begin and how long they are. Taking them out
 /// of the JSON spares the database parsing them and writing them back out as text, which was
 /// a quarter of its work in a recomputation. The ids are given rather than read back (each
 /// row read back is a message from the database thread): the transaction holds the only
@@ -593,8 +619,10 @@ pub async fn recompute(
 /// keeps it) are free. Another process writing meanwhile makes the insert fail rather than
 /// collide.
 ///
-/// On PostgreSQL the components sit in the rows as JSON and are stored as their text, which
-/// `json` gives back as it was written.
+/// On PostgreSQL each column travels as an array, bound in binary, which the database reads
+/// as it is (rows in JSON were lexed again for each field taken out, a third of its work in a
+/// recomputation), and unnests in the select list, side by side, rather than in `FROM`,
+/// which would first copy the rows into a temporary file.
 pub(crate) async fn insert_flags(
     conn: &impl ConnectionTrait,
     flags: &[NewFlag<impl AsRef<str>>],
@@ -650,17 +678,34 @@ pub(crate) async fn insert_flags(
         .await?;
         return Ok((first..).take(flags.len()).collect());
     }
-    // `[a, b, score, class, components, input hash]`
-    let rows = flag_rows(flags, |row, f| row.push_str(f.components.as_ref()));
+    let a: Vec<i64> = flags.iter().map(|f| f.pair.0).collect();
+    let b: Vec<i64> = flags.iter().map(|f| f.pair.1).collect();
+    let score: Vec<i32> = flags.iter().map(|f| i32::from(f.score)).collect();
+    let class: Vec<String> = flags.iter().map(|f| f.class.as_str().to_owned()).collect();
+    let components: Vec<String> = flags
+        .iter()
+        .map(|f| f.components.as_ref().to_owned())
+        .collect();
+    let hash: Vec<String> = flags.iter().map(|f| f.hash.as_ref().to_owned()).collect();
     let returned = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             "INSERT INTO overlap_flags (activity_a_id, activity_b_id, score, class, components, \
              config_version, input_hash, status, raised_at, updated_at) \
-             SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, (r ->> 2)::integer, r ->> 3, r ->> 4, \
-             $1, r ->> 5, $2, $3, $3 FROM json_array_elements($4::json) AS t(r) \
+             SELECT unnest($4::bigint[]), unnest($5::bigint[]), unnest($6::integer[]), \
+             unnest($7::text[]), unnest($8::text[]), $1, unnest($9::text[]), $2, $3, $3 \
              RETURNING id, activity_a_id, activity_b_id",
-            [DEFAULT.version.into(), open.into(), now.into(), rows.into()],
+            [
+                DEFAULT.version.into(),
+                open.into(),
+                now.into(),
+                a.into(),
+                b.into(),
+                score.into(),
+                class.into(),
+                components.into(),
+                hash.into(),
+            ],
         ))
         .await?;
     let mut ids = HashMap::with_capacity(returned.len());
@@ -709,25 +754,6 @@ fn flag_rows<S: AsRef<str>>(
     rows
 }
 
-/// Writes the countries of flags, `[[flag id, [codes]], …]`, in one statement.
-pub(crate) async fn insert_countries(
-    conn: &impl ConnectionTrait,
-    items: String,
-) -> Result<(), StoreError> {
-    let backend = conn.get_database_backend();
-    let sql = if backend == DatabaseBackend::Postgres {
-        "INSERT INTO overlap_flag_countries (flag_id, code) \
-         SELECT (f ->> 0)::bigint, c FROM json_array_elements($1::json) AS f, \
-         json_array_elements_text(f -> 1) AS c"
-    } else {
-        "INSERT OR FAIL INTO overlap_flag_countries (flag_id, code) \
-         SELECT f.value ->> 0, c.value FROM jsonb_each(?1) AS f, json_each(f.value, '$[1]') AS c"
-    };
-    conn.execute_raw(Statement::from_sql_and_values(backend, sql, [items.into()]))
-        .await?;
-    Ok(())
-}
-
 /// Writes the countries of flags just written and their change events (one outbox row for
 /// all): `written` holds each flag's id, shared countries and two reporting organisations, the
 /// last two as JSON arrays.
@@ -738,22 +764,52 @@ pub(crate) async fn record_written(
     if written.is_empty() {
         return Ok(());
     }
-    // `[[id, [countries]], …]` and the events' `[id, [countries], [providers]], …`.
+    // The events' `[id, [countries], [providers]], …`.
     use std::fmt::Write;
     let size: usize = written.iter().map(|(_, c, p)| c.len() + p.len() + 24).sum();
-    let mut countries = String::with_capacity(size + 2);
     let mut items = String::with_capacity(size);
-    countries.push('[');
     for (k, (id, c, p)) in written.iter().enumerate() {
         if k > 0 {
-            countries.push(',');
             items.push(',');
         }
-        let _ = write!(countries, "[{id},{c}]");
         let _ = write!(items, "[{id},{c},{p}]");
     }
-    countries.push(']');
-    insert_countries(conn, countries).await?;
+    let backend = conn.get_database_backend();
+    let insert = if backend == DatabaseBackend::Postgres {
+        // A row per flag and country, as two arrays.
+        let (mut ids, mut codes) = (Vec::new(), Vec::new());
+        for (id, c, _) in written {
+            let countries: Vec<String> = serde_json::from_str(c)
+                .map_err(|e| StoreError::Corrupt(format!("flag countries {c}: {e}")))?;
+            ids.extend(std::iter::repeat_n(*id, countries.len()));
+            codes.extend(countries);
+        }
+        Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO overlap_flag_countries (flag_id, code) \
+             SELECT unnest($1::bigint[]), unnest($2::text[])",
+            [ids.into(), codes.into()],
+        )
+    } else {
+        // `[[id, [countries]], …]`
+        let mut countries = String::with_capacity(size + 2);
+        countries.push('[');
+        for (k, (id, c, _)) in written.iter().enumerate() {
+            if k > 0 {
+                countries.push(',');
+            }
+            let _ = write!(countries, "[{id},{c}]");
+        }
+        countries.push(']');
+        Statement::from_sql_and_values(
+            backend,
+            "INSERT OR FAIL INTO overlap_flag_countries (flag_id, code) \
+             SELECT f.value ->> 0, c.value FROM jsonb_each(?1) AS f, \
+             json_each(f.value, '$[1]') AS c",
+            [countries.into()],
+        )
+    };
+    conn.execute_raw(insert).await?;
     events::record_batch(conn, Topic::OverlapFlag, &items).await
 }
 
@@ -772,6 +828,68 @@ fn digest(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
+}
+
+/// The flags of one transaction of a recomputation.
+#[derive(Default)]
+struct Planned {
+    /// Stored flags that change: id, whether the pair's inputs changed, and the new flag.
+    changed: Vec<(i64, bool, Computed)>,
+    inserts: Vec<Computed>,
+}
+
+impl Planned {
+    fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.inserts.is_empty()
+    }
+
+    /// Writes the flags in one transaction of `store`, with their countries and events.
+    async fn apply(self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let txn = store.begin_write().await?;
+        let mut written: Vec<(i64, &Computed)> = Vec::new();
+        for (id, inputs_changed, c) in &self.changed {
+            let mut active = overlap_flag::ActiveModel {
+                id: ActiveValue::Unchanged(*id),
+                ..Default::default()
+            };
+            if *inputs_changed {
+                coordination_edge::Entity::delete_many()
+                    .filter(coordination_edge::Column::Source.eq(format!("review:{id}")))
+                    .exec(&*txn)
+                    .await?;
+                active.status = Set(ReviewStatus::Open.as_str().to_owned());
+                active.reviewed_by = Set(None);
+                active.note = Set(None);
+                active.reviewed_at = Set(None);
+            }
+            active.score = Set(i32::from(c.score));
+            active.class = Set(c.class.as_str().to_owned());
+            active.components = Set(c.components.clone());
+            active.config_version = Set(DEFAULT.version.to_owned());
+            active.input_hash = Set(c.hash.clone());
+            active.updated_at = Set(now);
+            active.update(&*txn).await?;
+            overlap_flag_country::Entity::delete_many()
+                .filter(overlap_flag_country::Column::FlagId.eq(*id))
+                .exec(&*txn)
+                .await?;
+            written.push((*id, c));
+        }
+        let new: Vec<NewFlag<&str>> = self.inserts.iter().map(Computed::new_flag).collect();
+        let ids = insert_flags(&*txn, &new, now).await?;
+        written.extend(ids.into_iter().zip(&self.inserts));
+        let written: Vec<(i64, &str, &str)> = written
+            .iter()
+            .map(|(id, c)| (*id, c.countries(), c.providers()))
+            .collect();
+        record_written(&*txn, &written).await?;
+        txn.commit().await?;
+        store.events().wake();
+        Ok(())
+    }
 }
 
 /// Brings stored flags in line with computed ones, a transaction per chunk.
@@ -843,24 +961,19 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// Writes computed flags: new ones inserted, changed ones updated (their review reset
-    /// when the pair's inputs changed), unchanged ones left alone.
-    async fn write(&mut self, mut computed: Vec<Computed>) -> Result<(), StoreError> {
+    /// Sorts out computed flags into what to write, a transaction's worth per [`Planned`]:
+    /// new ones to insert, changed ones to update (their review reset when the pair's inputs
+    /// changed); unchanged ones are left alone.
+    fn plan(&mut self, mut computed: Vec<Computed>) -> Vec<Planned> {
         // In pair order, so the pair index grows in runs rather than at random pages.
         computed.sort_unstable_by_key(|c| c.pair);
         self.summary.flags += computed.len();
-        for chunk in computed.chunks(WRITE_CHUNK) {
-            self.write_chunk(chunk).await?;
-        }
-        Ok(())
-    }
-
-    async fn write_chunk(&mut self, chunk: &[Computed]) -> Result<(), StoreError> {
-        let now = self.now;
-        let txn = self.store.begin_write().await?;
-        let mut inserts = Vec::new();
-        let mut written: Vec<(i64, &Computed)> = Vec::new();
-        for c in chunk {
+        let mut plans = Vec::new();
+        let mut plan = Planned::default();
+        for c in computed {
+            if plan.changed.len() + plan.inserts.len() == WRITE_CHUNK {
+                plans.push(std::mem::take(&mut plan));
+            }
             match self.existing.remove(&c.pair) {
                 Some(flag) => {
                     let same_inputs = flag.input_hash == c.hash;
@@ -871,55 +984,17 @@ impl<'a> Writer<'a> {
                     {
                         continue;
                     }
-                    let mut active = overlap_flag::ActiveModel {
-                        id: ActiveValue::Unchanged(flag.id),
-                        ..Default::default()
-                    };
-                    if !same_inputs {
-                        coordination_edge::Entity::delete_many()
-                            .filter(
-                                coordination_edge::Column::Source.eq(format!("review:{}", flag.id)),
-                            )
-                            .exec(&*txn)
-                            .await?;
-                        active.status = Set(ReviewStatus::Open.as_str().to_owned());
-                        active.reviewed_by = Set(None);
-                        active.note = Set(None);
-                        active.reviewed_at = Set(None);
-                    }
-                    active.score = Set(i32::from(c.score));
-                    active.class = Set(c.class.as_str().to_owned());
-                    active.components = Set(c.components.clone());
-                    active.config_version = Set(DEFAULT.version.to_owned());
-                    active.input_hash = Set(c.hash.clone());
-                    active.updated_at = Set(now);
-                    active.update(&*txn).await?;
-                    overlap_flag_country::Entity::delete_many()
-                        .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
-                        .exec(&*txn)
-                        .await?;
-                    written.push((flag.id, c));
+                    plan.changed.push((flag.id, !same_inputs, c));
                     self.summary.changed += 1;
                 }
                 None => {
-                    inserts.push(c);
+                    plan.inserts.push(c);
                     self.summary.added += 1;
                 }
             }
         }
-        let new: Vec<NewFlag<&str>> = inserts.iter().map(|c| c.new_flag()).collect();
-        let ids = insert_flags(&*txn, &new, now).await?;
-        written.extend(ids.into_iter().zip(inserts));
-        if !written.is_empty() {
-            let written: Vec<(i64, &str, &str)> = written
-                .iter()
-                .map(|(id, c)| (*id, c.countries(), c.providers()))
-                .collect();
-            record_written(&*txn, &written).await?;
-        }
-        txn.commit().await?;
-        self.store.events().wake();
-        Ok(())
+        plans.push(plan);
+        plans
     }
 
     /// Removes the flags whose pair no longer overlaps and rewrites the corpus.

@@ -92,13 +92,10 @@ impl Store {
     ///   again for the next transaction;
     /// - checkpoints every GiB of write-ahead log rather than every 4 MiB, so an index page
     ///   changed by many transactions is copied to the database once per checkpoint rather
-    ///   than after each; the log is cut back to 64 MiB after;
-    /// - does not check foreign keys, which were a fifth of its work: what a recomputation
-    ///   writes refers to activities, which are never deleted, and to flags it wrote in the
-    ///   same transaction, and it deletes a flag's countries and review edges itself.
+    ///   than after each; the log is cut back to 64 MiB after.
     ///
     /// Only this connection; requests keep the small checkpoints that do not stall the
-    /// commit that runs them, and every check.
+    /// commit that runs them.
     pub async fn single_connection(&self) -> Result<Store, DbErr> {
         if self.is_in_memory() {
             return Ok(self.clone());
@@ -109,7 +106,6 @@ impl Store {
                 "PRAGMA cache_size = -524288",
                 "PRAGMA wal_autocheckpoint = 262144",
                 "PRAGMA journal_size_limit = 67108864",
-                "PRAGMA foreign_keys = OFF",
             ] {
                 one.db.execute_unprepared(pragma).await?;
             }

@@ -1,0 +1,158 @@
+//! Flags without foreign keys. Flags are derived data, written by the millions in a
+//! recomputation and by the hundreds in one write, and PostgreSQL checks every referencing row
+//! with a query of its own: the checks were a third of its work writing flags. What they
+//! guarded holds without them: activities are never deleted (they are cancelled), and the code
+//! that deletes a flag deletes its countries and review edges first.
+//!
+//! PostgreSQL drops the constraints; SQLite, which cannot, rebuilds the two tables, the child
+//! first so that dropping the parent cascades to nothing.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
+
+/// Drops the foreign keys of `overlap_flags` and `overlap_flag_countries`.
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too: the rebuild is all or nothing, on one connection.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE overlap_flag_countries \
+                     DROP CONSTRAINT IF EXISTS overlap_flag_countries_flag_id_fkey",
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE overlap_flags \
+                     DROP CONSTRAINT IF EXISTS overlap_flags_activity_a_id_fkey, \
+                     DROP CONSTRAINT IF EXISTS overlap_flags_activity_b_id_fkey",
+                )
+                .await?;
+            return Ok(());
+        }
+        rebuild(manager, false).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE overlap_flags \
+                     ADD FOREIGN KEY (activity_a_id) REFERENCES activities (id) ON DELETE CASCADE, \
+                     ADD FOREIGN KEY (activity_b_id) REFERENCES activities (id) ON DELETE CASCADE",
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE overlap_flag_countries \
+                     ADD FOREIGN KEY (flag_id) REFERENCES overlap_flags (id) ON DELETE CASCADE",
+                )
+                .await?;
+            return Ok(());
+        }
+        rebuild(manager, true).await
+    }
+}
+
+/// Rebuilds both tables on SQLite with or without their foreign keys, keeping their rows,
+/// indexes and the flags' id sequence.
+async fn rebuild(manager: &SchemaManager<'_>, foreign_keys: bool) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let mut countries = Table::create();
+    countries
+        .table("overlap_flag_countries_new")
+        .col(big_integer("flag_id"))
+        .col(string("code"))
+        .primary_key(Index::create().col("flag_id").col("code"));
+    let mut flags = Table::create();
+    flags
+        .table("overlap_flags_new")
+        .col(big_pk_auto("id"))
+        .col(big_integer("activity_a_id"))
+        .col(big_integer("activity_b_id"))
+        .col(integer("score"))
+        .col(string("class"))
+        .col(text("components"))
+        .col(string("config_version"))
+        .col(string("input_hash"))
+        .col(string("status"))
+        .col(string_null("reviewed_by"))
+        .col(text_null("note"))
+        .col(timestamp_with_time_zone_null("reviewed_at"))
+        .col(timestamp_with_time_zone("raised_at"))
+        .col(timestamp_with_time_zone("updated_at"));
+    if foreign_keys {
+        countries.foreign_key(
+            ForeignKey::create()
+                .from("overlap_flag_countries_new", "flag_id")
+                .to("overlap_flags", "id")
+                .on_delete(ForeignKeyAction::Cascade),
+        );
+        for column in ["activity_a_id", "activity_b_id"] {
+            flags.foreign_key(
+                ForeignKey::create()
+                    .from("overlap_flags_new", column)
+                    .to("activities", "id")
+                    .on_delete(ForeignKeyAction::Cascade),
+            );
+        }
+    }
+
+    // With foreign keys back, the countries' table refers to the flags' and is rebuilt last.
+    let order: [(&str, &TableCreateStatement); 2] = if foreign_keys {
+        [
+            ("overlap_flags", &flags),
+            ("overlap_flag_countries", &countries),
+        ]
+    } else {
+        [
+            ("overlap_flag_countries", &countries),
+            ("overlap_flags", &flags),
+        ]
+    };
+    let sequence = db
+        .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "SELECT seq FROM sqlite_sequence WHERE name = 'overlap_flags'",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?;
+    for (table, create) in order {
+        manager.create_table(create.clone()).await?;
+        for step in [
+            format!("INSERT INTO {table}_new SELECT * FROM {table}"),
+            format!("DROP TABLE {table}"),
+            format!("ALTER TABLE {table}_new RENAME TO {table}"),
+        ] {
+            db.execute_unprepared(&step).await?;
+        }
+    }
+    if let Some(seq) = sequence {
+        db.execute_unprepared(&format!(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, {seq}) WHERE name = 'overlap_flags'"
+        ))
+        .await?;
+    }
+    for index in [
+        "CREATE UNIQUE INDEX idx_overlap_flags_pair ON overlap_flags (activity_a_id, activity_b_id)",
+        "CREATE INDEX idx_overlap_flags_b ON overlap_flags (activity_b_id)",
+        "CREATE INDEX idx_overlap_flag_countries_code ON overlap_flag_countries (code, flag_id)",
+    ] {
+        db.execute_unprepared(index).await?;
+    }
+    Ok(())
+}
