@@ -297,6 +297,11 @@ async fn run(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = args();
+    // `RUST_LOG` shows the service's own logs, such as where a dry run's time goes
+    // (`aidgraph_persistence::overlap=debug`).
+    if std::env::var_os("RUST_LOG").is_some() {
+        aidgraph::telemetry::init(aidgraph::config::LogFormat::Human);
+    }
     for &size in &args.sizes {
         if args.sqlite {
             let dir = std::env::temp_dir().join(format!("aidgraph-bench-{}", uuid::Uuid::new_v4()));
