@@ -112,15 +112,19 @@ async fn rebuild(manager: &SchemaManager<'_>, foreign_keys: bool) -> Result<(), 
     }
 
     // With foreign keys back, the countries' table refers to the flags' and is rebuilt last.
-    let order: [(&str, &TableCreateStatement); 2] = if foreign_keys {
+    let flag_columns = "id, activity_a_id, activity_b_id, score, class, components, \
+                        config_version, input_hash, status, reviewed_by, note, reviewed_at, \
+                        raised_at, updated_at";
+    let country_columns = "flag_id, code";
+    let order: [(&str, &str, &TableCreateStatement); 2] = if foreign_keys {
         [
-            ("overlap_flags", &flags),
-            ("overlap_flag_countries", &countries),
+            ("overlap_flags", flag_columns, &flags),
+            ("overlap_flag_countries", country_columns, &countries),
         ]
     } else {
         [
-            ("overlap_flag_countries", &countries),
-            ("overlap_flags", &flags),
+            ("overlap_flag_countries", country_columns, &countries),
+            ("overlap_flags", flag_columns, &flags),
         ]
     };
     let sequence = db
@@ -131,21 +135,31 @@ async fn rebuild(manager: &SchemaManager<'_>, foreign_keys: bool) -> Result<(), 
         .await?
         .map(|row| row.try_get_by_index::<i64>(0))
         .transpose()?;
-    for (table, create) in order {
+    for (table, columns, create) in order {
         manager.create_table(create.clone()).await?;
         for step in [
-            format!("INSERT INTO {table}_new SELECT * FROM {table}"),
+            format!("INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}"),
             format!("DROP TABLE {table}"),
             format!("ALTER TABLE {table}_new RENAME TO {table}"),
         ] {
             db.execute_unprepared(&step).await?;
         }
     }
+    // The new table's sequence starts from the rows copied (none when every flag was
+    // removed since the last was raised): the old one is put back, so ids once given are not
+    // given again.
     if let Some(seq) = sequence {
-        db.execute_unprepared(&format!(
-            "UPDATE sqlite_sequence SET seq = MAX(seq, {seq}) WHERE name = 'overlap_flags'"
-        ))
-        .await?;
+        for step in [
+            format!(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'overlap_flags', {seq} \
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'overlap_flags')"
+            ),
+            format!(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, {seq}) WHERE name = 'overlap_flags'"
+            ),
+        ] {
+            db.execute_unprepared(&step).await?;
+        }
     }
     for index in [
         "CREATE UNIQUE INDEX idx_overlap_flags_pair ON overlap_flags (activity_a_id, activity_b_id)",

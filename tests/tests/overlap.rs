@@ -63,6 +63,29 @@ async fn flags(app: &TestApp) -> Value {
     app.ok(&app.admin(), FLAGS, json!({})).await["overlapFlags"].clone()
 }
 
+/// The registry with the worked-example pair registered, and the id of its flag.
+async fn flagged_pair() -> (TestApp, Value) {
+    let app = registry().await;
+    app.ok(&app.provider(UK), UPSERT, json!({ "input": uk_training() }))
+        .await;
+    app.ok(&app.provider(DE), UPSERT, json!({ "input": de_training() }))
+        .await;
+    let id = flags(&app).await["edges"][0]["node"]["id"].clone();
+    (app, id)
+}
+
+/// Reverts the newest migration and applies it again.
+async fn redo_last_migration(app: &TestApp) {
+    use aidgraph_migrations::MigratorTrait;
+    let db = app.store.db();
+    aidgraph_migrations::Migrator::down(db, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("down: {e}"));
+    aidgraph_migrations::Migrator::up(db, None)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+}
+
 fn reasons(flag: &Value) -> Vec<String> {
     flag["components"]
         .as_array()
@@ -220,12 +243,7 @@ async fn a_funding_chain_is_double_reporting_and_covers_a_need_once() {
 
 #[tokio::test]
 async fn a_dismissed_flag_stays_dismissed_until_the_pair_changes() {
-    let app = registry().await;
-    app.ok(&app.provider(UK), UPSERT, json!({ "input": uk_training() }))
-        .await;
-    app.ok(&app.provider(DE), UPSERT, json!({ "input": de_training() }))
-        .await;
-    let id = flags(&app).await["edges"][0]["node"]["id"].clone();
+    let (app, id) = flagged_pair().await;
     let review = "mutation($id: ID!, $s: ReviewStatus!) { reviewOverlapFlag(id: $id, status: $s, note: \"Different cohorts\") {
         status note reviewedBy } }";
 
@@ -686,13 +704,7 @@ async fn a_full_recomputation_keeps_settles_and_rebuilds_the_flags() {
 /// tables) keeps every flag with its id, countries and review, and later flags take new ids.
 #[tokio::test]
 async fn upgrading_the_flag_tables_keeps_flags_and_their_reviews() {
-    use aidgraph_migrations::MigratorTrait;
-    let app = registry().await;
-    app.ok(&app.provider(UK), UPSERT, json!({ "input": uk_training() }))
-        .await;
-    app.ok(&app.provider(DE), UPSERT, json!({ "input": de_training() }))
-        .await;
-    let id = flags(&app).await["edges"][0]["node"]["id"].clone();
+    let (app, id) = flagged_pair().await;
     app.ok(
         &app.provider(DE),
         "mutation($id: ID!) { reviewOverlapFlag(id: $id, status: DISMISSED, note: \"Different cohorts\") { status } }",
@@ -701,13 +713,7 @@ async fn upgrading_the_flag_tables_keeps_flags_and_their_reviews() {
     .await;
 
     // Back to the tables with foreign keys, and forward again.
-    let db = app.store.db();
-    aidgraph_migrations::Migrator::down(db, Some(1))
-        .await
-        .unwrap_or_else(|e| panic!("down: {e}"));
-    aidgraph_migrations::Migrator::up(db, None)
-        .await
-        .unwrap_or_else(|e| panic!("up: {e}"));
+    redo_last_migration(&app).await;
 
     let kenya =
         "{ overlapFlags(filter: { country: \"KE\" }) { edges { node { id status note score } } } }";
@@ -724,7 +730,7 @@ async fn upgrading_the_flag_tables_keeps_flags_and_their_reviews() {
         "{kept:#}"
     );
 
-    // A third provider's training raises two flags, with ids after the first.
+    // A third provider's training raises two new flags beside the first.
     let ngo = training("XM-DEMO-NGO-KE-MLA", NGO, UNODC, TITLE_A);
     app.ok(&app.provider(NGO), UPSERT, json!({ "input": ngo }))
         .await;
@@ -737,5 +743,29 @@ async fn upgrading_the_flag_tables_keeps_flags_and_their_reviews() {
         .collect();
     assert_eq!(ids.len(), 3, "{all:#}");
     assert_eq!(ids.iter().filter(|i| **i == &id).count(), 1, "{all:#}");
+    app.cleanup().await;
+}
+
+/// The same upgrade when every flag was removed since the last was raised: ids once given are
+/// not given again.
+#[tokio::test]
+async fn upgrading_with_no_flags_left_keeps_their_ids_spent() {
+    let (app, first) = flagged_pair().await;
+
+    // Years apart, the pair no longer overlaps and its flag goes.
+    let mut later = de_training();
+    later["plannedStart"] = json!("2029-01-01");
+    later["plannedEnd"] = json!("2029-12-31");
+    app.ok(&app.provider(DE), UPSERT, json!({ "input": later }))
+        .await;
+    assert_eq!(flags(&app).await["totalCount"], 0);
+
+    redo_last_migration(&app).await;
+
+    app.ok(&app.provider(DE), UPSERT, json!({ "input": de_training() }))
+        .await;
+    let again = flags(&app).await;
+    assert_eq!(again["totalCount"], 1, "{again:#}");
+    assert_ne!(again["edges"][0]["node"]["id"], first, "{again:#}");
     app.cleanup().await;
 }

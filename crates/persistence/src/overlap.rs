@@ -246,18 +246,22 @@ async fn candidates(
         .checked_sub_months(Months::new(12 * config.lookback_years))
         .unwrap_or(NaiveDate::MIN);
     let postgres = conn.get_database_backend() == DatabaseBackend::Postgres;
-    // In a crowded country there are thousands, read as one value: the SQLite driver hands
+    // In a crowded country there are thousands, read as one row: the SQLite driver hands
     // every row from its own thread to the caller's, which costs more than the query. On
-    // PostgreSQL an array of numbers (id and version in one `bigint`, read in binary), which
-    // spares the server writing each out as text; on SQLite one text.
-    let listed = if postgres {
-        "array_agg(activity_id * 4294967296 + version)"
+    // PostgreSQL two arrays of numbers, aggregated in the same order and read in binary,
+    // which spares the server writing each out as text; on SQLite one text.
+    let mut query = candidate_window::Entity::find().select_only();
+    if postgres {
+        query = query
+            .column_as(Expr::cust("array_agg(activity_id)"), "ids")
+            .column_as(Expr::cust("array_agg(version)"), "versions");
     } else {
-        "group_concat(activity_id || ':' || version, ',')"
-    };
-    let mut query = candidate_window::Entity::find()
-        .select_only()
-        .column_as(Expr::cust(listed), "pairs")
+        query = query.column_as(
+            Expr::cust("group_concat(activity_id || ':' || version, ',')"),
+            "pairs",
+        );
+    }
+    let mut query = query
         .filter(candidate_window::Column::Code.is_in(a.countries.iter().cloned()))
         .filter(candidate_window::Column::WindowStart.lte(window.end))
         .filter(candidate_window::Column::WindowEnd.gte(Ord::max(window.start, horizon)));
@@ -265,11 +269,15 @@ async fn candidates(
         query = query.filter(candidate_window::Column::ActivityId.ne(id));
     }
     let mut rows: Vec<(i64, i32)> = if postgres {
-        let packed: Option<Vec<i64>> = query.into_tuple().one(conn).await?.flatten();
-        packed
-            .into_iter()
+        type Listed = (Option<Vec<i64>>, Option<Vec<i32>>);
+        let (ids, versions) = query
+            .into_tuple::<Listed>()
+            .one(conn)
+            .await?
+            .unwrap_or_default();
+        ids.into_iter()
             .flatten()
-            .filter_map(|p| Some((p >> 32, i32::try_from(p & 0xffff_ffff).ok()?)))
+            .zip(versions.into_iter().flatten())
             .collect()
     } else {
         let pairs: Option<String> = query.into_tuple().one(conn).await?.flatten();

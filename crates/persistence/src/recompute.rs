@@ -562,23 +562,36 @@ pub async fn recompute(
     };
     let write = async {
         let mut running = tokio::task::JoinSet::new();
-        while let Some(chunk) = to_write.recv().await {
-            for plan in writer.plan(chunk) {
-                if idle.is_empty()
-                    && let Some(done) = running.join_next().await
-                {
-                    idle.push(finished(done)?);
+        let mut sent = async {
+            while let Some(chunk) = to_write.recv().await {
+                for plan in writer.plan(chunk) {
+                    if plan.is_empty() {
+                        continue;
+                    }
+                    if idle.is_empty()
+                        && let Some(done) = running.join_next().await
+                    {
+                        idle.push(finished(done)?);
+                    }
+                    let (conn, now) = (idle.pop().unwrap_or_else(|| writing.clone()), writer.now);
+                    running.spawn(async move { plan.apply(&conn, now).await.map(|()| conn) });
                 }
-                let (conn, now) = (idle.pop().unwrap_or_else(|| writing.clone()), writer.now);
-                running.spawn(async move { plan.apply(&conn, now).await.map(|()| conn) });
+                let taken = registry.next.load(Ordering::Relaxed) as u64;
+                progress.report("scoring and writing", taken.min(total_units), total_units);
             }
-            let taken = registry.next.load(Ordering::Relaxed) as u64;
-            progress.report("scoring and writing", taken.min(total_units), total_units);
+            Ok::<_, StoreError>(())
         }
+        .await;
+        // After a failure the gathering stops at its next send (and the scoring threads with
+        // it), and the writes under way finish rather than being cut off mid-commit.
+        to_write.close();
         while let Some(done) = running.join_next().await {
-            finished(done)?;
+            let done = finished(done);
+            if let (Ok(()), Err(e)) = (&sent, done) {
+                sent = Err(e);
+            }
         }
-        Ok::<_, StoreError>(())
+        sent
     };
     let (scored_secs, written) = tokio::join!(gather, write);
     // Every sender is gone: the workers are done.
@@ -599,7 +612,7 @@ pub async fn recompute(
 }
 
 /// The connection back from a write that finished, or why it failed (a write that panicked
-/// panics here; none is ever cancelled).
+/// panics here; none is aborted: every one is joined).
 fn finished(
     done: Result<Result<Store, StoreError>, tokio::task::JoinError>,
 ) -> Result<Store, StoreError> {
@@ -611,9 +624,10 @@ fn finished(
 /// and bind than to run, so the rows travel in a few large parameters.
 ///
 /// On SQLite the rows are one JSON parameter which the database takes apart, and the
-/// components, the bulk of each row, travel apart from it: all of them in one blob parameter, each row giving where its own begin and how long they are. Taking them out
-/// of the JSON spares the database parsing them and writing them back out as text, which was
-/// a quarter of its work in a recomputation. The ids are given rather than read back (each
+/// components, the bulk of each row, travel apart from it: all of them in one blob
+/// parameter, each row giving where its own begin and how long they are. Taking them out of
+/// the JSON spares the database parsing them and writing them back out as text, which was a
+/// quarter of its work in a recomputation. The ids are given rather than read back (each
 /// row read back is a message from the database thread): the transaction holds the only
 /// write lock, so the ids after the largest ever used (`sqlite_sequence`, as AUTOINCREMENT
 /// keeps it) are free. Another process writing meanwhile makes the insert fail rather than
