@@ -24,47 +24,48 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DatabaseBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(
+            return run(
+                manager,
+                &[
                     "ALTER TABLE overlap_flag_countries \
                      DROP CONSTRAINT IF EXISTS overlap_flag_countries_flag_id_fkey",
-                )
-                .await?;
-            manager
-                .get_connection()
-                .execute_unprepared(
                     "ALTER TABLE overlap_flags \
                      DROP CONSTRAINT IF EXISTS overlap_flags_activity_a_id_fkey, \
                      DROP CONSTRAINT IF EXISTS overlap_flags_activity_b_id_fkey",
-                )
-                .await?;
-            return Ok(());
+                ],
+            )
+            .await;
         }
         rebuild(manager, false).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DatabaseBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(
+            return run(
+                manager,
+                &[
                     "ALTER TABLE overlap_flags \
                      ADD FOREIGN KEY (activity_a_id) REFERENCES activities (id) ON DELETE CASCADE, \
                      ADD FOREIGN KEY (activity_b_id) REFERENCES activities (id) ON DELETE CASCADE",
-                )
-                .await?;
-            manager
-                .get_connection()
-                .execute_unprepared(
                     "ALTER TABLE overlap_flag_countries \
                      ADD FOREIGN KEY (flag_id) REFERENCES overlap_flags (id) ON DELETE CASCADE",
-                )
-                .await?;
-            return Ok(());
+                ],
+            )
+            .await;
         }
         rebuild(manager, true).await
     }
+}
+
+/// Runs `statements` in turn (the SQLite driver runs only the first of several in one).
+async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for statement in statements {
+        manager
+            .get_connection()
+            .execute_unprepared(statement)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Rebuilds both tables on SQLite with or without their foreign keys, keeping their rows,
@@ -137,36 +138,43 @@ async fn rebuild(manager: &SchemaManager<'_>, foreign_keys: bool) -> Result<(), 
         .transpose()?;
     for (table, columns, create) in order {
         manager.create_table(create.clone()).await?;
-        for step in [
-            format!("INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}"),
-            format!("DROP TABLE {table}"),
-            format!("ALTER TABLE {table}_new RENAME TO {table}"),
-        ] {
-            db.execute_unprepared(&step).await?;
-        }
+        run(
+            manager,
+            &[
+                &format!("INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}"),
+                &format!("DROP TABLE {table}"),
+                &format!("ALTER TABLE {table}_new RENAME TO {table}"),
+            ],
+        )
+        .await?;
     }
     // The new table's sequence starts from the rows copied (none when every flag was
     // removed since the last was raised): the old one is put back, so ids once given are not
     // given again.
     if let Some(seq) = sequence {
-        for step in [
-            format!(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'overlap_flags', {seq} \
-                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'overlap_flags')"
-            ),
-            format!(
-                "UPDATE sqlite_sequence SET seq = MAX(seq, {seq}) WHERE name = 'overlap_flags'"
-            ),
-        ] {
-            db.execute_unprepared(&step).await?;
-        }
+        run(
+            manager,
+            &[
+                &format!(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'overlap_flags', {seq} \
+                     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'overlap_flags')"
+                ),
+                &format!(
+                    "UPDATE sqlite_sequence SET seq = MAX(seq, {seq}) WHERE name = 'overlap_flags'"
+                ),
+            ],
+        )
+        .await?;
     }
-    for index in [
-        "CREATE UNIQUE INDEX idx_overlap_flags_pair ON overlap_flags (activity_a_id, activity_b_id)",
-        "CREATE INDEX idx_overlap_flags_b ON overlap_flags (activity_b_id)",
-        "CREATE INDEX idx_overlap_flag_countries_code ON overlap_flag_countries (code, flag_id)",
-    ] {
-        db.execute_unprepared(index).await?;
-    }
-    Ok(())
+    run(
+        manager,
+        &[
+            "CREATE UNIQUE INDEX idx_overlap_flags_pair \
+             ON overlap_flags (activity_a_id, activity_b_id)",
+            "CREATE INDEX idx_overlap_flags_b ON overlap_flags (activity_b_id)",
+            "CREATE INDEX idx_overlap_flag_countries_code \
+             ON overlap_flag_countries (code, flag_id)",
+        ],
+    )
+    .await
 }

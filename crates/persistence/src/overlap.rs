@@ -821,29 +821,14 @@ pub async fn refresh(
                 if unchanged {
                     continue;
                 }
-                let mut active: overlap_flag::ActiveModel = flag.clone().into();
-                if !same_inputs {
-                    // The pair changed: an earlier decision no longer applies.
-                    coordination_edge::Entity::delete_many()
-                        .filter(coordination_edge::Column::Source.eq(format!("review:{}", flag.id)))
-                        .exec(conn)
-                        .await?;
-                    active.status = Set(ReviewStatus::Open.as_str().to_owned());
-                    active.reviewed_by = Set(None);
-                    active.note = Set(None);
-                    active.reviewed_at = Set(None);
-                }
-                active.score = Set(i32::from(score.score));
-                active.class = Set(class.as_str().to_owned());
-                active.components = Set(components);
-                active.config_version = Set(config.version.to_owned());
-                active.input_hash = Set(hash);
-                active.updated_at = Set(now);
-                active.update(conn).await?;
-                overlap_flag_country::Entity::delete_many()
-                    .filter(overlap_flag_country::Column::FlagId.eq(flag.id))
-                    .exec(conn)
-                    .await?;
+                let updated = recompute::NewFlag {
+                    pair,
+                    score: score.score,
+                    class,
+                    components,
+                    hash,
+                };
+                recompute::update_flag(conn, flag.id, !same_inputs, &updated, now).await?;
                 written.push((Some(flag.id), about.0, about.1));
             }
             None => {

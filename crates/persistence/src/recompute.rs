@@ -642,25 +642,13 @@ pub(crate) async fn insert_flags(
     flags: &[NewFlag<impl AsRef<str>>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    use std::fmt::Write;
     if flags.is_empty() {
         return Ok(Vec::new());
     }
     let open = ReviewStatus::Open.as_str();
     let backend = conn.get_database_backend();
     if backend == DatabaseBackend::Sqlite {
-        // `[a, b, score, class, components' first byte (from 1), their length, input hash]`
-        let mut components =
-            Vec::with_capacity(flags.iter().map(|f| f.components.as_ref().len()).sum());
-        let rows = flag_rows(flags, |row, f| {
-            let _ = write!(
-                row,
-                "{},{}",
-                components.len() + 1,
-                f.components.as_ref().len()
-            );
-            components.extend_from_slice(f.components.as_ref().as_bytes());
-        });
+        let (rows, components) = sqlite_rows(flags);
         let row = conn
             .query_one_raw(Statement::from_string(
                 backend,
@@ -739,15 +727,15 @@ pub(crate) async fn insert_flags(
         .collect()
 }
 
-/// Flags as one JSON array of rows `[a, b, score, class, …, input hash]`, `middle` writing
-/// what sits between the class and the hash.
-fn flag_rows<S: AsRef<str>>(
-    flags: &[NewFlag<S>],
-    mut middle: impl FnMut(&mut String, &NewFlag<S>),
-) -> String {
+/// Flags as SQLite's insert takes them: one JSON array of rows `[a, b, score, class,
+/// components' first byte (from 1), their length, input hash]`, and the components of all
+/// of them in one blob.
+fn sqlite_rows<S: AsRef<str>>(flags: &[NewFlag<S>]) -> (String, Vec<u8>) {
     use std::fmt::Write;
-    let size: usize = flags.iter().map(|f| f.hash.as_ref().len() + 64).sum();
+    let size: usize = flags.iter().map(|f| f.hash.as_ref().len() + 80).sum();
     let mut rows = String::with_capacity(size + 2);
+    let mut components =
+        Vec::with_capacity(flags.iter().map(|f| f.components.as_ref().len()).sum());
     rows.push('[');
     for (k, f) in flags.iter().enumerate() {
         if k > 0 {
@@ -755,17 +743,58 @@ fn flag_rows<S: AsRef<str>>(
         }
         let _ = write!(
             rows,
-            "[{},{},{},\"{}\",",
+            "[{},{},{},\"{}\",{},{},\"{}\"]",
             f.pair.0,
             f.pair.1,
             f.score,
-            f.class.as_str()
+            f.class.as_str(),
+            components.len() + 1,
+            f.components.as_ref().len(),
+            f.hash.as_ref()
         );
-        middle(&mut rows, f);
-        let _ = write!(rows, ",\"{}\"]", f.hash.as_ref());
+        components.extend_from_slice(f.components.as_ref().as_bytes());
     }
     rows.push(']');
-    rows
+    (rows, components)
+}
+
+/// Rewrites stored flag `id` with `flag`'s score, class, components and input hash. When the
+/// pair's inputs changed, an earlier review no longer applies: it is reset, and the
+/// coordination edge it made goes. The flag's countries are deleted, for
+/// [`record_written`] to write again.
+pub(crate) async fn update_flag(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    inputs_changed: bool,
+    flag: &NewFlag<impl AsRef<str>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut active = overlap_flag::ActiveModel {
+        id: ActiveValue::Unchanged(id),
+        ..Default::default()
+    };
+    if inputs_changed {
+        coordination_edge::Entity::delete_many()
+            .filter(coordination_edge::Column::Source.eq(format!("review:{id}")))
+            .exec(conn)
+            .await?;
+        active.status = Set(ReviewStatus::Open.as_str().to_owned());
+        active.reviewed_by = Set(None);
+        active.note = Set(None);
+        active.reviewed_at = Set(None);
+    }
+    active.score = Set(i32::from(flag.score));
+    active.class = Set(flag.class.as_str().to_owned());
+    active.components = Set(flag.components.as_ref().to_owned());
+    active.config_version = Set(DEFAULT.version.to_owned());
+    active.input_hash = Set(flag.hash.as_ref().to_owned());
+    active.updated_at = Set(now);
+    active.update(conn).await?;
+    overlap_flag_country::Entity::delete_many()
+        .filter(overlap_flag_country::Column::FlagId.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Writes the countries of flags just written and their change events (one outbox row for
@@ -865,31 +894,7 @@ impl Planned {
         let txn = store.begin_write().await?;
         let mut written: Vec<(i64, &Computed)> = Vec::new();
         for (id, inputs_changed, c) in &self.changed {
-            let mut active = overlap_flag::ActiveModel {
-                id: ActiveValue::Unchanged(*id),
-                ..Default::default()
-            };
-            if *inputs_changed {
-                coordination_edge::Entity::delete_many()
-                    .filter(coordination_edge::Column::Source.eq(format!("review:{id}")))
-                    .exec(&*txn)
-                    .await?;
-                active.status = Set(ReviewStatus::Open.as_str().to_owned());
-                active.reviewed_by = Set(None);
-                active.note = Set(None);
-                active.reviewed_at = Set(None);
-            }
-            active.score = Set(i32::from(c.score));
-            active.class = Set(c.class.as_str().to_owned());
-            active.components = Set(c.components.clone());
-            active.config_version = Set(DEFAULT.version.to_owned());
-            active.input_hash = Set(c.hash.clone());
-            active.updated_at = Set(now);
-            active.update(&*txn).await?;
-            overlap_flag_country::Entity::delete_many()
-                .filter(overlap_flag_country::Column::FlagId.eq(*id))
-                .exec(&*txn)
-                .await?;
+            update_flag(&*txn, *id, *inputs_changed, &c.new_flag(), now).await?;
             written.push((*id, c));
         }
         let new: Vec<NewFlag<&str>> = self.inserts.iter().map(Computed::new_flag).collect();
