@@ -18,6 +18,7 @@ pub mod rates;
 pub mod recompute;
 pub mod records;
 pub mod store;
+pub mod vocabulary;
 
 pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest};

@@ -24,9 +24,7 @@ use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
 use aidgraph_domain::overlap::packed::{self, Packed};
 use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
-use aidgraph_domain::overlap::{
-    Component, OverlapFeatures, PairScore, TextVector, is_candidate, score_pair,
-};
+use aidgraph_domain::overlap::{Component, OverlapFeatures, PairScore, is_candidate, score_pair};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus, Role};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
@@ -332,8 +330,8 @@ async fn cached_features(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     keys: &[(i64, i32)],
-    rough: impl Fn(&Sketch) -> bool,
-    keep: impl Fn(&Prepared) -> bool,
+    rough: impl Fn(&Sketch) -> bool + Sync,
+    keep: impl Fn(&Prepared) -> bool + Sync,
 ) -> Result<Vec<Arc<Prepared>>, StoreError> {
     let (mut hits, misses) = cache.get_many_where(keys, &rough, &keep);
     for chunk in misses.chunks(1000) {
@@ -341,7 +339,7 @@ async fn cached_features(
         let records: Vec<&ActivityRecord> = found.values().collect();
         let features = features_of(conn, &records).await?;
         for (record, f) in records.into_iter().zip(features) {
-            let f = Arc::new(Prepared::new(f));
+            let f = cache.prepare(f);
             cache.put(record.id, record.version, f.clone());
             if keep(&f) {
                 hits.push(f);
@@ -368,9 +366,9 @@ pub const DOCUMENT_COUNT: &str = "";
 /// The terms travel as one JSON parameter: a dry run in a crowded country asks for thousands.
 async fn corpus(
     conn: &impl ConnectionTrait,
-    terms: &HashSet<&str>,
+    terms: impl Iterator<Item = &str>,
 ) -> Result<(u64, HashMap<String, u64>), StoreError> {
-    let mut asked: Vec<&str> = terms.iter().copied().collect();
+    let mut asked: Vec<&str> = terms.collect();
     asked.push(DOCUMENT_COUNT);
     let backend = conn.get_database_backend();
     let sql = if backend == DatabaseBackend::Postgres {
@@ -510,10 +508,6 @@ async fn link_edges<'a>(
     Ok(())
 }
 
-fn vector(f: &OverlapFeatures, n: u64, df: &HashMap<String, u64>) -> TextVector {
-    TextVector::new(&f.terms, n, |t| df.get(t).copied().unwrap_or(0))
-}
-
 /// How [`score_against_candidates`] treats the activity it scores.
 #[derive(Debug, Clone, Copy)]
 struct Scoring {
@@ -538,7 +532,12 @@ async fn score_against_candidates(
         return Ok(Vec::new());
     }
     let started = std::time::Instant::now();
-    let keys = candidates(conn, a, exclude, config, today).await?;
+    // The group does not depend on the candidates: on a pool both reads run at once, each on
+    // a connection of its own (in a transaction they take turns on its one connection).
+    let (keys, group) = tokio::try_join!(
+        candidates(conn, a, exclude, config, today),
+        group_of(conn, &a.identifier, &a.coordination_links),
+    )?;
     let listed = started.elapsed();
     // Pairs that could not raise a flag whatever their text need no vectors, and their words
     // no corpus lookups.
@@ -556,11 +555,10 @@ async fn score_against_candidates(
     )
     .await?;
     let bounded = started.elapsed();
-    let mut terms: HashSet<&str> = a.terms.iter().map(|(t, _)| t.as_str()).collect();
-    for f in &features {
-        terms.extend(f.terms.iter().map(|(t, _)| t.as_str()));
-    }
-    let (mut n, mut df) = corpus(conn, &terms).await?;
+    let mut space = cache
+        .vocabulary()
+        .space(&a.terms, features.iter().map(|f| f.numbers.as_slice()));
+    let (mut n, mut df) = corpus(conn, space.words()).await?;
     if !in_corpus {
         // A dry run counts the planned activity as part of the registry.
         n += 1;
@@ -568,13 +566,13 @@ async fn score_against_candidates(
             *df.entry(t.clone()).or_insert(0) += 1;
         }
     }
-    let group = group_of(conn, &a.identifier, &a.coordination_links).await?;
+    space.weigh(n, &df);
     let looked_up = started.elapsed();
     let past_bound = features.len();
-    let va = vector(a, n, &df);
+    let va = space.own_vector(&a.terms);
     let mut flagged = Vec::new();
     for b in features {
-        let vb = vector(&b, n, &df);
+        let vb = space.vector(&b.terms, &b.numbers);
         let text = (!va.is_empty() && !vb.is_empty()).then(|| va.cosine(&vb));
         let (quick, quick_class) = packed::quick_score(&packed, &b.packed, text, config)
             .unwrap_or_else(|| quick_score(a, &b, &va, &vb, config));
@@ -1160,20 +1158,23 @@ pub async fn dry_run(
     reasons: bool,
 ) -> Result<Vec<PlannedFlag>, StoreError> {
     let config = &DEFAULT;
-    let (titles, names) = labels(conn, &[data], need_ids.iter().copied()).await?;
-    let needs = need_ids
-        .iter()
-        .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
-        .collect();
-    let features = OverlapFeatures::of(0, data, needs, &names);
     // A planned activity already registered under its identifier is not its own candidate.
     let existing = activity::Entity::find()
         .select_only()
         .column(activity::Column::Id)
         .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
         .into_tuple::<i64>()
-        .one(conn)
-        .await?;
+        .one(conn);
+    let planned = [data];
+    let ((titles, names), existing) =
+        tokio::try_join!(labels(conn, &planned, need_ids.iter().copied()), async {
+            Ok(existing.await?)
+        },)?;
+    let needs = need_ids
+        .iter()
+        .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
+        .collect();
+    let features = OverlapFeatures::of(0, data, needs, &names);
     let scored = score_against_candidates(
         conn,
         cache,
@@ -1228,7 +1229,7 @@ pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
         for (record, f) in records.iter().zip(features) {
             store
                 .features()
-                .put(record.id, record.version, Arc::new(Prepared::new(f)));
+                .put(record.id, record.version, store.features().prepare(f));
         }
         cached += records.len();
     }

@@ -57,6 +57,10 @@ impl Store {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30))
+            // A ping on every checkout is a round trip per query: a dry run in a crowded
+            // country makes several. Only a connection idle long enough for the server or a
+            // proxy to have dropped it is tested.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -75,13 +75,15 @@ impl<K> Default for TextVector<K> {
     }
 }
 
-impl TextVector {
-    /// Weights `counts` with IDF over a corpus of `n` documents, `df` giving each term's
-    /// document frequency. Empty when there is no term.
-    pub fn new(counts: &[(String, u32)], n: u64, df: impl Fn(&str) -> u64) -> Self {
-        let mut weights: Vec<(String, f64)> = counts
-            .iter()
-            .map(|(t, c)| (t.clone(), f64::from(*c) * idf(n, df(t))))
+impl<K> TextVector<K> {
+    /// Weights each term, given as its key, its count in the text and its inverse document
+    /// frequency, in the order the vector is to be kept (by key). Empty when there is no term.
+    /// [`TextVector::new`] is this over words, so vectors keyed by numbers that keep word
+    /// order have the same weights to the last bit.
+    pub fn weighted(terms: impl IntoIterator<Item = (K, u32, f64)>) -> Self {
+        let mut weights: Vec<(K, f64)> = terms
+            .into_iter()
+            .map(|(t, c, idf)| (t, f64::from(c) * idf))
             .collect();
         let norm = weights.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
         if norm > 0.0 {
@@ -92,6 +94,14 @@ impl TextVector {
             weights.clear();
         }
         TextVector(weights)
+    }
+}
+
+impl TextVector {
+    /// Weights `counts` with IDF over a corpus of `n` documents, `df` giving each term's
+    /// document frequency. Empty when there is no term.
+    pub fn new(counts: &[(String, u32)], n: u64, df: impl Fn(&str) -> u64) -> Self {
+        Self::weighted(counts.iter().map(|(t, c)| (t.clone(), *c, idf(n, df(t)))))
     }
 
     /// The same vector with each word replaced by its number; `number` must keep word order
