@@ -789,7 +789,12 @@ pub async fn create(
     authorize(who, &data.reporting_org)?;
     let txn = store.begin_write().await?;
     let record = insert(&*txn, store.features(), who, data, need_ids, publish).await?;
+    let committing = std::time::Instant::now();
     txn.commit().await?;
+    tracing::debug!(
+        commit_ms = committing.elapsed().as_secs_f64() * 1e3,
+        "activity committed"
+    );
     store.events().wake();
     tracing::info!(activity.id = record.id, activity.iati_identifier = %record.data.iati_identifier, "activity registered");
     Ok(record)

@@ -82,6 +82,37 @@ impl Deref for Prepared {
 /// Sketches by activity id, with the version each was built from.
 type Sketches = Vec<Option<(i32, Sketch)>>;
 
+/// Runs `work` over `items`, from `split` items on in two halves, the second on a thread of
+/// its own, and joins the halves' results in order with `join`. A request waits on such work
+/// in a crowded country, and the other core is otherwise idle while it runs.
+pub(crate) fn in_halves<T: Sync, R: Send>(
+    items: &[T],
+    split: usize,
+    work: impl Fn(&[T]) -> R + Sync,
+    join: impl FnOnce(R, R) -> R,
+) -> R {
+    if items.len() < split.max(2) {
+        return work(items);
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("aidgraph-half".into())
+            .spawn_scoped(scope, move || work(second));
+        let done = work(first);
+        let rest = match other {
+            Ok(handle) => match handle.join() {
+                Ok(rest) => rest,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            // No thread to be had: this one does the rest.
+            Err(_) => work(second),
+        };
+        join(done, rest)
+    })
+}
+
 /// Keys from which [`FeatureCache::get_many_where`] scans on two threads: about a millisecond
 /// of work, against some tens of microseconds to start a thread.
 const SCAN_SPLIT: usize = 4096;
@@ -119,37 +150,24 @@ impl FeatureCache {
     /// accepts the sketch, so `rough` must accept every activity that `keep` accepts: it is
     /// a quicker test that turns most of the others away.
     ///
-    /// From [`SCAN_SPLIT`] keys on, half of them are scanned on a second thread: a write or
-    /// dry run in a crowded country waits on this scan, and the other core is otherwise idle
-    /// while it runs.
+    /// From [`SCAN_SPLIT`] keys on, half of them are scanned on a second thread (see
+    /// [`in_halves`]).
     pub fn get_many_where(
         &self,
         keys: &[(i64, i32)],
         rough: impl Fn(&Sketch) -> bool + Sync,
         keep: impl Fn(&Prepared) -> bool + Sync,
     ) -> (Vec<Arc<Prepared>>, Vec<i64>) {
-        if keys.len() < SCAN_SPLIT {
-            return self.scan(keys, &rough, &keep);
-        }
-        let (first, second) = keys.split_at(keys.len() / 2);
-        let (rough, keep) = (&rough, &keep);
-        std::thread::scope(|scope| {
-            let other = std::thread::Builder::new()
-                .name("aidgraph-scan".into())
-                .spawn_scoped(scope, || self.scan(second, rough, keep));
-            let (mut hits, mut misses) = self.scan(first, rough, keep);
-            let (more_hits, more_misses) = match other {
-                Ok(handle) => match handle.join() {
-                    Ok(found) => found,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-                // No thread to be had: this one scans the rest.
-                Err(_) => self.scan(second, rough, keep),
-            };
-            hits.extend(more_hits);
-            misses.extend(more_misses);
-            (hits, misses)
-        })
+        in_halves(
+            keys,
+            SCAN_SPLIT,
+            |part| self.scan(part, &rough, &keep),
+            |(mut hits, mut misses), (more_hits, more_misses)| {
+                hits.extend(more_hits);
+                misses.extend(more_misses);
+                (hits, misses)
+            },
+        )
     }
 
     fn scan(

@@ -13,7 +13,7 @@ use crate::entities::{
 };
 use crate::error::StoreError;
 use crate::events::{self, Topic};
-use crate::feature_cache::{FeatureCache, Prepared};
+use crate::feature_cache::{FeatureCache, Prepared, in_halves};
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::recompute;
@@ -508,6 +508,10 @@ async fn link_edges<'a>(
     Ok(())
 }
 
+/// Candidates past the bound from which [`score_against_candidates`] scores on two threads
+/// (see [`in_halves`]): about a millisecond of work.
+const SCORE_SPLIT: usize = 1024;
+
 /// How [`score_against_candidates`] treats the activity it scores.
 #[derive(Debug, Clone, Copy)]
 struct Scoring {
@@ -570,18 +574,17 @@ async fn score_against_candidates(
     let looked_up = started.elapsed();
     let past_bound = features.len();
     let va = space.own_vector(&a.terms);
-    let mut flagged = Vec::new();
-    for b in features {
+    let score = |b: &Arc<Prepared>| {
         let vb = space.vector(&b.terms, &b.numbers);
         let text = (!va.is_empty() && !vb.is_empty()).then(|| va.cosine(&vb));
         let (quick, quick_class) = packed::quick_score(&packed, &b.packed, text, config)
-            .unwrap_or_else(|| quick_score(a, &b, &va, &vb, config));
+            .unwrap_or_else(|| quick_score(a, b, &va, &vb, config));
         if !flags(quick, quick_class, config) {
-            continue;
+            return None;
         }
         // The quick score is the full score without its reasons (a property test holds them
         // equal), so reasons are built only when asked for.
-        let full = reasons.then(|| score_pair(a, &b, &va, &vb, config));
+        let full = reasons.then(|| score_pair(a, b, &va, &vb, config));
         let class = if quick_class != OverlapClass::DoubleReporting
             && (group.contains(&b.identifier)
                 || !b.coordination_links.is_disjoint(&a.coordination_links)
@@ -591,13 +594,23 @@ async fn score_against_candidates(
         } else {
             quick_class
         };
-        flagged.push(Scored {
-            features: b,
+        Some(Scored {
+            features: b.clone(),
             score: quick,
             class,
             full,
-        });
-    }
+        })
+    };
+    // Halves kept in id order.
+    let flagged = in_halves(
+        &features,
+        SCORE_SPLIT,
+        |part| part.iter().filter_map(score).collect::<Vec<_>>(),
+        |mut first, second| {
+            first.extend(second);
+            first
+        },
+    );
     tracing::debug!(
         candidates = keys.len(),
         past_bound,
@@ -843,6 +856,8 @@ pub async fn refresh(
     }
     // In one statement each, as a recomputation writes them: an activity in a crowded country
     // may raise hundreds of flags.
+    let writing = std::time::Instant::now();
+    let inserted = new_flags.len();
     let mut new_ids = recompute::insert_flags(conn, &new_flags, now)
         .await?
         .into_iter();
@@ -857,11 +872,22 @@ pub async fn refresh(
         rows.push((id, countries.as_str(), providers.as_str()));
         outcome.changed.push(id);
     }
+    let flags_ms = writing.elapsed().as_secs_f64() * 1e3;
     recompute::record_written(conn, &rows).await?;
+    let recorded_ms = writing.elapsed().as_secs_f64() * 1e3;
     for flag in existing.values() {
         delete_flag(conn, flag).await?;
         outcome.removed += 1;
     }
+    tracing::debug!(
+        inserted,
+        written = rows.len(),
+        removed = outcome.removed,
+        flags_ms,
+        recorded_ms,
+        deleted_ms = writing.elapsed().as_secs_f64() * 1e3,
+        "overlap flags written"
+    );
     Ok(outcome)
 }
 

@@ -602,6 +602,10 @@ pub async fn recompute(
     written?;
     progress.report("scoring and writing", total_units, total_units);
     let summary = writer.finish(&corpus).await?;
+    // Millions of flags may have been written: the planner's view of them is refreshed.
+    store
+        .refresh_statistics(&["overlap_flags", "overlap_flag_countries"], false)
+        .await?;
     Ok(RecomputeSummary {
         activities,
         pairs_scored: counts.scored,

@@ -550,6 +550,7 @@ pub async fn generate(
             progress(i + 1, activities_count);
         }
     }
+    store.refresh_statistics(&[], true).await?;
     Ok(generator)
 }
 
