@@ -267,14 +267,7 @@ impl EventBus {
     /// Starts publishing: on PostgreSQL by listening on [`CHANNEL`] (`url` is the database
     /// URL), on SQLite by pumping the outbox.
     pub async fn start(&self, db: DatabaseConnection, url: &str) -> Result<(), StoreError> {
-        let last = outbox_event::Entity::find()
-            .select_only()
-            .column_as(outbox_event::Column::Id.max(), "max")
-            .into_tuple::<Option<i64>>()
-            .one(&db)
-            .await?
-            .flatten()
-            .unwrap_or(0);
+        let last = last_id(&db).await?.unwrap_or(0);
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {
                 let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
@@ -332,6 +325,26 @@ impl EventBus {
 
     /// Broadcasts outbox rows after `after` (up to `until`); returns the last id sent.
     async fn publish_rows(&self, db: &DatabaseConnection, after: i64, until: Option<i64>) -> i64 {
+        if self.sender.receiver_count() == 0 {
+            // No one listens, and a subscriber hears only what commits after it subscribed:
+            // the rows up to the last one committed are passed over unread, if still no one
+            // listens once that is known. A recomputation writes millions of events, which
+            // would otherwise be parsed beside its scoring.
+            let last = match until {
+                Some(until) => Ok(Some(until)),
+                None => last_id(db).await,
+            };
+            match last {
+                Ok(last) if self.sender.receiver_count() == 0 => {
+                    return last.unwrap_or(after).max(after);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the event outbox failed");
+                    return after;
+                }
+            }
+        }
         let mut query = outbox_event::Entity::find()
             .filter(outbox_event::Column::Id.gt(after))
             .order_by_asc(outbox_event::Column::Id)
@@ -361,6 +374,17 @@ impl EventBus {
         }
         last
     }
+}
+
+/// The id of the last outbox row committed, if any.
+async fn last_id(db: &DatabaseConnection) -> Result<Option<i64>, StoreError> {
+    Ok(outbox_event::Entity::find()
+        .select_only()
+        .column_as(outbox_event::Column::Id.max(), "max")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
 }
 
 #[cfg(test)]

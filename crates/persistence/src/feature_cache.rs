@@ -53,8 +53,9 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Packs `features` and numbers their words in `vocabulary`.
-    pub fn new(features: OverlapFeatures, vocabulary: &Vocabulary) -> Self {
+    /// Packs `features` and numbers their words in `vocabulary` (through
+    /// [`FeatureCache::prepare`], so that every number comes from the cache's one vocabulary).
+    fn new(features: OverlapFeatures, vocabulary: &Vocabulary) -> Self {
         let packed = Packed::of(&features);
         let numbers = vocabulary.number(&features.terms);
         Prepared {

@@ -872,20 +872,21 @@ pub async fn refresh(
         rows.push((id, countries.as_str(), providers.as_str()));
         outcome.changed.push(id);
     }
-    let flags_ms = writing.elapsed().as_secs_f64() * 1e3;
+    let flags_written = writing.elapsed();
     recompute::record_written(conn, &rows).await?;
-    let recorded_ms = writing.elapsed().as_secs_f64() * 1e3;
+    let recorded = writing.elapsed();
     for flag in existing.values() {
         delete_flag(conn, flag).await?;
         outcome.removed += 1;
     }
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     tracing::debug!(
         inserted,
         written = rows.len(),
         removed = outcome.removed,
-        flags_ms,
-        recorded_ms,
-        deleted_ms = writing.elapsed().as_secs_f64() * 1e3,
+        flags_ms = ms(flags_written),
+        countries_and_events_ms = ms(recorded - flags_written),
+        removing_ms = ms(writing.elapsed() - recorded),
         "overlap flags written"
     );
     Ok(outcome)

@@ -602,10 +602,6 @@ pub async fn recompute(
     written?;
     progress.report("scoring and writing", total_units, total_units);
     let summary = writer.finish(&corpus).await?;
-    // Millions of flags may have been written: the planner's view of them is refreshed.
-    store
-        .refresh_statistics(&["overlap_flags", "overlap_flag_countries"], false)
-        .await?;
     Ok(RecomputeSummary {
         activities,
         pairs_scored: counts.scored,
@@ -1062,12 +1058,12 @@ impl<'a> Writer<'a> {
         // autovacuum comes round: without them it scanned every flag for each chunk of a
         // dashboard's flag reads (a coverage matrix at 100k activities went past the request
         // timeout). SQLite's planner takes the indexes without statistics.
-        if self.store.backend() == DatabaseBackend::Postgres {
-            self.store
-                .db()
-                .execute_unprepared("ANALYZE overlap_flags, overlap_flag_countries, term_df")
-                .await?;
-        }
+        self.store
+            .refresh_statistics(
+                &["overlap_flags", "overlap_flag_countries", "term_df"],
+                false,
+            )
+            .await?;
         Ok(self.summary)
     }
 }

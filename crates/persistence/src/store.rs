@@ -10,9 +10,11 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, DbErr, TransactionTrait,
 };
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::task::JoinHandle;
 
 /// A connection pool and what the repositories need beside it.
 #[derive(Clone, Debug)]
@@ -25,6 +27,17 @@ pub struct Store {
     /// SQLite allows one writer at a time; writers queue here rather than fail with
     /// "database is locked" when a read transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// The background checkpointer, woken after a write commits (see [`checkpoint_on_wake`]);
+    /// `None` on PostgreSQL, in memory, and for a [`Store::single_connection`].
+    checkpoints: Option<Arc<Checkpointer>>,
+}
+
+/// What the background checkpointer is woken and stopped by.
+#[derive(Debug, Default)]
+struct Checkpointer {
+    wake: Notify,
+    closing: AtomicBool,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 /// A write transaction; on SQLite it also holds the write lock until dropped.
@@ -32,6 +45,7 @@ pub struct WriteTxn {
     /// The transaction.
     pub txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
+    checkpoints: Option<Arc<Checkpointer>>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -44,13 +58,40 @@ impl std::ops::Deref for WriteTxn {
 impl WriteTxn {
     /// Commits the transaction.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        self.txn.commit().await?;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.wake.notify_one();
+        }
+        Ok(())
     }
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) with a pool of `max_connections`.
+    ///
+    /// On a SQLite file a background task on a connection of its own checkpoints the
+    /// write-ahead log after writes commit. A commit would otherwise run the checkpoint
+    /// itself once the log passed 4 MiB: a write in a crowded country adds about 3 MiB of
+    /// index pages, so nearly every such write copied the log into the database and waited
+    /// on the disk twice, some 30 ms, before answering. Commits still checkpoint past 64 MiB,
+    /// should the task fall behind.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let mut store = Self::open(url, max_connections, true).await?;
+        if store.backend() == DatabaseBackend::Sqlite && !store.is_in_memory() {
+            let own = Self::open(url, 1, false).await?;
+            let checkpointer = Arc::new(Checkpointer::default());
+            let task = tokio::spawn(checkpoint_on_wake(own.db, Arc::downgrade(&checkpointer)));
+            if let Ok(mut slot) = checkpointer.task.lock() {
+                *slot = Some(task);
+            }
+            store.checkpoints = Some(checkpointer);
+        }
+        Ok(store)
+    }
+
+    /// A pool, on SQLite with the inline checkpoint threshold of a store that has a background
+    /// checkpointer when `backstop` is set.
+    async fn open(url: &str, max_connections: u32, backstop: bool) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
@@ -62,7 +103,7 @@ impl Store {
             // proxy to have dropped it is tested.
             .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|opts| {
+            .map_sqlx_sqlite_opts(move |opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
@@ -74,6 +115,10 @@ impl Store {
                     // when another has written, one free() per page, and with 64 MiB that
                     // took some 10 ms at the start of the next request on that connection.
                     .pragma("cache_size", "-8192")
+                    .pragma(
+                        "wal_autocheckpoint",
+                        if backstop { "16384" } else { "1000" },
+                    )
             });
         let db = Database::connect(options).await?;
         let write_lock = (db.get_database_backend() == DatabaseBackend::Sqlite)
@@ -85,6 +130,7 @@ impl Store {
             features: FeatureCache::default(),
             slim: VersionedCache::default(),
             write_lock,
+            checkpoints: None,
         })
     }
 
@@ -97,17 +143,17 @@ impl Store {
     /// On a SQLite file the connection:
     /// - keeps a 512 MiB page cache, which holds the flag indexes: evicted pages are read
     ///   again for the next transaction;
-    /// - checkpoints every GiB of write-ahead log rather than every 4 MiB, so an index page
-    ///   changed by many transactions is copied to the database once per checkpoint rather
-    ///   than after each; the log is cut back to 64 MiB after.
+    /// - checkpoints every GiB of write-ahead log (262,144 pages of 4 KiB) itself, so an index
+    ///   page changed by many transactions is copied to the database once per checkpoint
+    ///   rather than after each; the log is cut back to 64 MiB after. Its commits do not wake
+    ///   the background checkpointer, which would copy the log after each of them.
     ///
-    /// Only this connection; requests keep the small checkpoints that do not stall the
-    /// commit that runs them.
+    /// Only this connection: requests' commits leave checkpoints to the background task.
     pub async fn single_connection(&self) -> Result<Store, DbErr> {
         if self.is_in_memory() {
             return Ok(self.clone());
         }
-        let one = Store::connect(&self.url, 1).await?;
+        let one = Store::open(&self.url, 1, false).await?;
         if one.backend() == DatabaseBackend::Sqlite {
             for pragma in [
                 "PRAGMA cache_size = -524288",
@@ -124,6 +170,8 @@ impl Store {
             features: self.features.clone(),
             slim: self.slim.clone(),
             write_lock: self.write_lock.clone(),
+            // Its commits come in a long run with checkpoints of their own (above).
+            checkpoints: None,
         })
     }
 
@@ -173,7 +221,11 @@ impl Store {
             None => None,
         };
         let txn = self.db.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn {
+            txn,
+            _guard: guard,
+            checkpoints: self.checkpoints.clone(),
+        })
     }
 
     /// Checks that the database answers.
@@ -183,6 +235,16 @@ impl Store {
 
     /// Closes the pool.
     pub async fn close(self) -> Result<(), DbErr> {
+        // The checkpointer's connection first: the pool's last connection to close then
+        // checkpoints the whole log and removes it.
+        if let Some(checkpointer) = &self.checkpoints {
+            checkpointer.closing.store(true, Ordering::SeqCst);
+            checkpointer.wake.notify_one();
+            let task = checkpointer.task.lock().ok().and_then(|mut t| t.take());
+            if let Some(task) = task {
+                drop(task.await);
+            }
+        }
         self.db.close().await
     }
 
@@ -210,6 +272,32 @@ impl Store {
     pub async fn execute_unprepared(&self, sql: &str) -> Result<(), DbErr> {
         self.db.execute_unprepared(sql).await.map(|_| ())
     }
+}
+
+/// Checkpoints the write-ahead log on `conn` each time a write wakes it, until the store is
+/// closed or every store that could wake it is gone. A passive checkpoint copies what no
+/// reader still needs and waits on no one; writes that commit while one runs wake the next,
+/// after a pause that lets a burst of writes share one.
+async fn checkpoint_on_wake(conn: DatabaseConnection, checkpointer: Weak<Checkpointer>) {
+    while let Some(c) = checkpointer.upgrade() {
+        // Woken at least every few seconds to see whether the stores are gone.
+        let woken = tokio::time::timeout(Duration::from_secs(5), c.wake.notified()).await;
+        if c.closing.load(Ordering::SeqCst) {
+            break;
+        }
+        drop(c);
+        if woken.is_err() {
+            continue;
+        }
+        if let Err(e) = conn
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(error = %e, "checkpointing the write-ahead log failed");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(conn.close().await);
 }
 
 /// Rows per multi-row statement when each row binds `values`: as many as the database accepts

@@ -550,7 +550,10 @@ pub async fn generate(
             progress(i + 1, activities_count);
         }
     }
-    store.refresh_statistics(&[], true).await?;
+    // The registry is written whether or not the statistics can be refreshed.
+    if let Err(e) = store.refresh_statistics(&[], true).await {
+        tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+    }
     Ok(generator)
 }
 
