@@ -42,8 +42,9 @@ struct Checkpointer {
 
 /// A write transaction; on SQLite it also holds the write lock until dropped.
 pub struct WriteTxn {
-    /// The transaction.
-    pub txn: DatabaseTransaction,
+    /// The transaction, read through `Deref`: committing goes through [`WriteTxn::commit`],
+    /// which wakes the checkpointer.
+    txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
     checkpoints: Option<Arc<Checkpointer>>,
 }

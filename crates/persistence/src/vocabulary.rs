@@ -132,14 +132,16 @@ impl TextSpace {
 
     /// The vector of the activity's own terms, which may not be numbered.
     pub fn own_vector(&self, terms: &[(String, u32)]) -> TextVector<u32> {
+        debug_assert_eq!(self.idf.len(), self.words.len(), "weighed before use");
         TextVector::weighted(terms.iter().filter_map(|(t, c)| {
             let k = self.words.binary_search_by(|w| (**w).cmp(t)).ok()?;
-            Some((u32::try_from(k).ok()?, *c, self.idf[k]))
+            Some((u32::try_from(k).ok()?, *c, *self.idf.get(k)?))
         }))
     }
 
     /// The vector of a candidate's terms, `numbers` being their numbers in the same order.
     pub fn vector(&self, terms: &[(String, u32)], numbers: &[u32]) -> TextVector<u32> {
+        debug_assert_eq!(self.idf.len(), self.words.len(), "weighed before use");
         TextVector::weighted(terms.iter().zip(numbers).filter_map(|((_, c), n)| {
             let k = *self.rank.get(*n as usize)?;
             Some((k, *c, *self.idf.get(k as usize)?))
