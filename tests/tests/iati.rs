@@ -241,7 +241,7 @@ async fn all_activities(
             &admin(),
             &Default::default(),
             Default::default(),
-            &aidgraph_persistence::PageRequest { first: 500, after },
+            &aidgraph_persistence::PageRequest::new(500, after),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

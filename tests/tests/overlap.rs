@@ -142,13 +142,13 @@ async fn two_providers_training_the_same_prosecutors_get_a_flag_scored_74_with_r
     let by_activity = app
         .ok(
             &app.provider(UK),
-            "{ activity(iatiIdentifier: \"GB-1-KE-MLA\") { overlaps { score class } } }",
+            "{ activity(iatiIdentifier: \"GB-1-KE-MLA\") { overlaps { totalCount nodes { score class } } } }",
             json!({}),
         )
         .await;
     assert_eq!(
         by_activity["activity"]["overlaps"],
-        json!([{ "score": 74, "class": "LIKELY_DUPLICATION" }])
+        json!({ "totalCount": 1, "nodes": [{ "score": 74, "class": "LIKELY_DUPLICATION" }] })
     );
     let filtered = app
         .ok(

@@ -183,7 +183,7 @@ async fn pages(
             who,
             &query,
             ActivityOrder::CreatedAsc,
-            &PageRequest { first: 500, after },
+            &PageRequest::new(500, after),
         )
         .await?;
         let mut refs: Vec<String> = Vec::new();

@@ -6,6 +6,7 @@ pub mod error;
 pub mod iati;
 pub mod ids;
 pub mod loaders;
+pub mod response_cache;
 pub mod router;
 pub mod schema;
 

@@ -2,11 +2,14 @@
 //! Built for each request (never shared across callers); they load whole records and leave
 //! visibility checks to the resolvers.
 
+use aidgraph_domain::access::Principal;
 use aidgraph_persistence::activities::{self, ActivityRecord};
 use aidgraph_persistence::coverage::{self, NeedCoverage};
 use aidgraph_persistence::needs::{self, AnalysisRecord, NeedRecord};
 use aidgraph_persistence::organisations::{self, OrganisationRecord};
-use aidgraph_persistence::{Store, StoreError};
+use aidgraph_persistence::overlap::{self, FlagFilter, FlagRecord};
+use aidgraph_persistence::records::{self, EvaluationRecord, LinkTarget, MechanismRecord};
+use aidgraph_persistence::{Page, PageRequest, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, Loader};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,17 +44,37 @@ pub struct ActivityId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CoverageOf(pub i64, pub bool);
 
-/// Loads registry records in batches.
+/// A page of an activity's overlap flags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FlagsOf {
+    /// The activity's row id.
+    pub activity: i64,
+    /// Which of its flags.
+    pub filter: FlagFilter,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// The evaluations of an activity that the caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EvaluationsOf(pub i64);
+
+/// The coordination mechanisms that coordinate an activity or a need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MechanismsOf(pub LinkTarget, pub i64);
+
+/// Loads registry records in batches, for one caller.
 pub struct RegistryLoader {
     store: Store,
+    who: Principal,
 }
 
 /// The loader a request uses.
 pub type Loaders = DataLoader<RegistryLoader>;
 
-/// A fresh set of loaders for one request.
-pub fn for_request(store: Store) -> Loaders {
-    DataLoader::new(RegistryLoader { store }, tokio::spawn)
+/// A fresh set of loaders for one request by `who`.
+pub fn for_request(store: Store, who: Principal) -> Loaders {
+    DataLoader::new(RegistryLoader { store, who }, tokio::spawn)
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<StoreError>>;
@@ -180,6 +203,70 @@ impl Loader<CoverageOf> for RegistryLoader {
                     .into_iter()
                     .map(|(k, v)| (CoverageOf(k, with_candidates), v)),
             );
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<FlagsOf> for RegistryLoader {
+    type Value = Page<FlagRecord>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[FlagsOf]) -> LoadResult<FlagsOf, Self::Value> {
+        // Activities asking the same question (filter and page) are answered together.
+        let mut questions: HashMap<(&FlagFilter, &PageRequest), Vec<i64>> = HashMap::new();
+        for key in keys {
+            questions
+                .entry((&key.filter, &key.page))
+                .or_default()
+                .push(key.activity);
+        }
+        let mut out = HashMap::new();
+        for ((filter, page), ids) in questions {
+            let found = overlap::of_activities(self.store.db(), &ids, filter, page).await?;
+            out.extend(found.into_iter().map(|(activity, flags)| {
+                let key = FlagsOf {
+                    activity,
+                    filter: filter.clone(),
+                    page: page.clone(),
+                };
+                (key, flags)
+            }));
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<EvaluationsOf> for RegistryLoader {
+    type Value = Vec<EvaluationRecord>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[EvaluationsOf]) -> LoadResult<EvaluationsOf, Self::Value> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = records::evaluations_of(self.store.db(), &self.who, &ids).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (EvaluationsOf(id), found.remove(&id).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<MechanismsOf> for RegistryLoader {
+    type Value = Vec<MechanismRecord>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[MechanismsOf]) -> LoadResult<MechanismsOf, Self::Value> {
+        let mut out = HashMap::new();
+        for target in [LinkTarget::Activity, LinkTarget::Need] {
+            let ids: Vec<i64> = keys.iter().filter(|k| k.0 == target).map(|k| k.1).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let mut found = records::mechanisms_of(self.store.db(), target, &ids).await?;
+            out.extend(ids.into_iter().map(|id| {
+                let mechanisms = found.remove(&id).unwrap_or_default();
+                (MechanismsOf(target, id), mechanisms)
+            }));
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@
 
 use crate::auth::{AuthError, Authenticator, bearer};
 use crate::loaders;
+use crate::response_cache::{CacheKey, ResponseCache, is_query};
 use crate::schema::AppSchema;
 use aidgraph_persistence::Store;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -46,6 +47,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Per-caller request budget.
     pub limiter: Arc<Limiter>,
+    /// Answers to read-only operations kept by registry version; `None` keeps none.
+    pub responses: Option<Arc<ResponseCache>>,
 }
 
 /// A 429 response when the caller has spent its request budget.
@@ -197,17 +200,82 @@ async fn graphql(
     if let Some(limited) = rate_limited(&state, &principal.subject) {
         return limited;
     }
-    let request = request
-        .into_inner()
-        .data(principal)
-        .data(loaders::for_request(state.store.clone()));
+    let request = request.into_inner();
+    let kept = match &state.responses {
+        Some(cache) => kept_answer(&state, cache, &request, &principal).await,
+        None => Kept::No,
+    };
+    if let Kept::Found(answer) = kept {
+        return graphql_json(answer);
+    }
+    let loaders = loaders::for_request(state.store.clone(), principal.clone());
+    let request = request.data(principal).data(loaders);
     let mut response = state.schema.execute(request).await;
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     label_errors(&mut response.errors, request_id);
+    if let (Kept::Missing(key, version, day), Some(cache)) = (kept, &state.responses)
+        && response.is_ok()
+        && response.http_headers.is_empty()
+        && response.cache_control.value().is_none()
+    {
+        match serde_json::to_vec(&response) {
+            Ok(body) => {
+                let body = axum::body::Bytes::from(body);
+                cache.put(key, version, day, body.clone());
+                return graphql_json(body);
+            }
+            Err(e) => tracing::warn!(error = %e, "an answer could not be serialised"),
+        }
+    }
     GraphQLResponse::from(response).into_response()
+}
+
+/// Whether a request's answer is kept, and where to keep it if not yet.
+enum Kept {
+    /// Not one to keep (a mutation, or the registry version could not be read).
+    No,
+    /// Kept: these bytes.
+    Found(axum::body::Bytes),
+    /// Not kept yet: keep it under this key, registry version and day.
+    Missing(CacheKey, i64, chrono::NaiveDate),
+}
+
+/// Looks `request` up in `cache`. The registry version is read before the request runs, so an
+/// answer is kept under a version no newer than the data it was computed from.
+async fn kept_answer(
+    state: &AppState,
+    cache: &ResponseCache,
+    request: &async_graphql::Request,
+    who: &aidgraph_domain::access::Principal,
+) -> Kept {
+    let Some(key) = CacheKey::of(request, who) else {
+        return Kept::No;
+    };
+    let version = match state.store.registry_version().await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "the registry version could not be read; answering without the cache");
+            return Kept::No;
+        }
+    };
+    let day = aidgraph_persistence::overlap::today();
+    match cache.get(&key, version, day) {
+        Some(answer) => Kept::Found(answer),
+        None if is_query(request) => Kept::Missing(key, version, day),
+        None => Kept::No,
+    }
+}
+
+/// A serialised GraphQL answer, labelled as `GraphQLResponse` labels one.
+fn graphql_json(body: axum::body::Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/graphql-response+json")],
+        body,
+    )
+        .into_response()
 }
 
 /// Gives every error an `extensions.code`: the engine's own (syntax, validation, depth and
@@ -399,8 +467,8 @@ async fn graphql_ws(
                         .verify(&token)
                         .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = Data::default();
+                    data.insert(loaders::for_request(store, principal.clone()));
                     data.insert(principal);
-                    data.insert(loaders::for_request(store));
                     Ok(data)
                 })
                 .serve()

@@ -23,8 +23,8 @@ use aidgraph_domain::vocab::{ActivityStatus, NeedsAnalysisStatus, Publication};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -406,9 +406,8 @@ pub async fn list(
             },
         ));
     };
-    let total = activity::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, activity::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = activity::Entity::find().filter(cond);
     let by_start = matches!(

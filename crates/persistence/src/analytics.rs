@@ -399,6 +399,7 @@ pub async fn coverage_matrix(
         let all = PageRequest {
             first: MAX_NEEDS,
             after: None,
+            count: false,
         };
         let found = needs::list_needs(conn, who, &query, &all).await?;
         let records: Vec<&needs::NeedRecord> = found.items.iter().map(|(_, n)| n).collect();

@@ -184,9 +184,8 @@ pub async fn list_analyses(
     if let Some(source) = filter.source {
         cond = cond.add(needs_analysis::Column::Source.eq(source.as_str()));
     }
-    let total = needs_analysis::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, needs_analysis::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = needs_analysis::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -338,9 +337,8 @@ pub async fn list_needs(
             ),
         );
     }
-    let total = need::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, need::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = need::Entity::find().filter(cond);
     if let Some(after) = &page.after {

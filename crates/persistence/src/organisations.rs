@@ -11,8 +11,8 @@ use aidgraph_domain::vocab::OrganisationKind;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -174,9 +174,8 @@ pub async fn list(
                 .add(lower_like(organisation::Column::OrgRef, &pattern)),
         );
     }
-    let total = organisation::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, organisation::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = organisation::Entity::find().filter(cond);
     if let Some(after) = &page.after {

@@ -30,7 +30,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -896,7 +896,7 @@ pub async fn refresh(
 // Reading, reviewing, dry runs
 
 /// Filters for flag lists.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FlagFilter {
     /// Pairs sharing this country.
     pub country: Option<String>,
@@ -1009,9 +1009,8 @@ pub async fn list(
             }
         }));
     };
-    let total = overlap_flag::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, overlap_flag::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = overlap_flag::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -1039,26 +1038,114 @@ pub async fn list(
     }))
 }
 
-/// Every flag of an activity matching `filter`, highest score first.
-pub async fn of_activity(
+/// A page of each activity's flags matching `filter`, highest score first, for the activities
+/// of one list page at once: a few statements whatever the number of activities.
+///
+/// Each side of a pair is read by its own index (`activity_a_id`, then `activity_b_id`), the
+/// first `page.first + 1` flags per activity numbered by a window function; the two ranked
+/// halves are merged per activity and only the chosen flags are read whole.
+pub async fn of_activities(
     conn: &impl ConnectionTrait,
-    activity_id: i64,
+    activity_ids: &[i64],
     filter: &FlagFilter,
-) -> Result<Vec<FlagRecord>, StoreError> {
-    let filter = FlagFilter {
-        activity_id: Some(activity_id),
-        ..filter.clone()
+    page: &PageRequest,
+) -> Result<HashMap<i64, Page<FlagRecord>>, StoreError> {
+    let cursor = |r: &FlagRecord| Cursor {
+        key: r.score.to_string(),
+        id: r.id,
     };
-    let Some(cond) = flag_condition(conn, &filter).await? else {
-        return Ok(Vec::new());
+    let empty = || Page::from_rows(Vec::new(), page, 0, cursor);
+    let Some(mut cond) = flag_condition(conn, filter).await? else {
+        return Ok(activity_ids.iter().map(|id| (*id, empty())).collect());
     };
-    let models = overlap_flag::Entity::find()
-        .filter(cond)
-        .order_by_desc(overlap_flag::Column::Score)
-        .order_by_asc(overlap_flag::Column::Id)
-        .all(conn)
-        .await?;
-    records(conn, models).await
+    if let Some(after) = &page.after {
+        let score: i32 = after.key.parse().unwrap_or(0);
+        cond = cond.add(
+            Condition::any()
+                .add(overlap_flag::Column::Score.lt(score))
+                .add(
+                    Condition::all()
+                        .add(overlap_flag::Column::Score.eq(score))
+                        .add(overlap_flag::Column::Id.gt(after.id)),
+                ),
+        );
+    }
+    let backend = conn.get_database_backend();
+    // (score, id, owner) of each activity's first flags, from either side of the pair.
+    let mut ranked: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
+    let mut totals: HashMap<i64, u64> = HashMap::new();
+    for (side, side_name) in [
+        (overlap_flag::Column::ActivityAId, "activity_a_id"),
+        (overlap_flag::Column::ActivityBId, "activity_b_id"),
+    ] {
+        let mine = cond.clone().add(side.is_in(activity_ids.iter().copied()));
+        let numbered = Query::select()
+            .column(overlap_flag::Column::Id)
+            .column(overlap_flag::Column::Score)
+            .expr_as(Expr::col(side), "owner")
+            .expr_as(
+                Expr::cust(format!(
+                    "ROW_NUMBER() OVER (PARTITION BY {side_name} ORDER BY score DESC, id ASC)"
+                )),
+                "rn",
+            )
+            .from(overlap_flag::Entity)
+            .cond_where(mine.clone())
+            .to_owned();
+        let first = Query::select()
+            .columns(["id", "score", "owner"])
+            .from_subquery(numbered, "numbered")
+            .and_where(Expr::col("rn").lte(page.first as i64 + 1))
+            .to_owned();
+        for row in conn.query_all_raw(backend.build(&first)).await? {
+            let id: i64 = row.try_get("", "id")?;
+            let score: i32 = row.try_get("", "score")?;
+            let owner: i64 = row.try_get("", "owner")?;
+            ranked.entry(owner).or_default().push((score, id));
+        }
+        if page.count {
+            let counted = Query::select()
+                .expr_as(Expr::col(side), "owner")
+                .expr_as(Expr::cust("COUNT(*)"), "n")
+                .from(overlap_flag::Entity)
+                .cond_where(mine)
+                .group_by_col(side)
+                .to_owned();
+            for row in conn.query_all_raw(backend.build(&counted)).await? {
+                let owner: i64 = row.try_get("", "owner")?;
+                let n: i64 = row.try_get("", "n")?;
+                *totals.entry(owner).or_default() += u64::try_from(n).unwrap_or_default();
+            }
+        }
+    }
+    for flags in ranked.values_mut() {
+        flags.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        flags.truncate(page.first as usize + 1);
+    }
+    let wanted: Vec<i64> = ranked
+        .values()
+        .flatten()
+        .map(|(_, id)| *id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in wanted.chunks(1_000) {
+        found.extend(by_ids(conn, chunk).await?);
+    }
+    Ok(activity_ids
+        .iter()
+        .map(|id| {
+            let rows: Vec<FlagRecord> = ranked
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, flag)| found.get(flag).cloned())
+                .collect();
+            let total = totals.get(id).copied().unwrap_or_default();
+            (*id, Page::from_rows(rows, page, total, cursor))
+        })
+        .collect())
 }
 
 /// Loads flags by id.

@@ -2,7 +2,7 @@
 //! skip or repeat rows when others are inserted meanwhile.
 
 /// The position after which a page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     /// The sort key (empty when ordering by id alone).
     pub key: String,
@@ -11,12 +11,42 @@ pub struct Cursor {
 }
 
 /// Which page to read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     /// At most this many rows (already bounded by the caller).
     pub first: u64,
     /// Start after this row.
     pub after: Option<Cursor>,
+    /// Whether to count the rows matching the filter (`totalCount`): a count reads every
+    /// match, so lists count only when the caller asks.
+    pub count: bool,
+}
+
+impl PageRequest {
+    /// The first `first` rows after `after`, counted.
+    pub fn new(first: u64, after: Option<Cursor>) -> Self {
+        PageRequest {
+            first,
+            after,
+            count: true,
+        }
+    }
+
+    /// The number of rows `select` matches when this page counts them, else 0.
+    pub async fn total<E: sea_orm::EntityTrait>(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        select: sea_orm::Select<E>,
+    ) -> Result<u64, sea_orm::DbErr>
+    where
+        E::Model: Sync,
+    {
+        if self.count {
+            sea_orm::PaginatorTrait::count(select, conn).await
+        } else {
+            Ok(0)
+        }
+    }
 }
 
 /// One page of rows, each with its cursor.
@@ -28,8 +58,8 @@ pub struct Page<T> {
     pub has_next: bool,
     /// Whether rows come before this page.
     pub has_previous: bool,
-    /// Rows matching the filter in all.
-    pub total: u64,
+    /// Rows matching the filter in all, when counted.
+    pub total: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -46,7 +76,7 @@ impl<T> Page<T> {
             items: rows.into_iter().map(|r| (cursor(&r), r)).collect(),
             has_next,
             has_previous: request.after.is_some(),
-            total,
+            total: request.count.then_some(total),
         }
     }
 }

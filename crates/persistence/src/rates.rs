@@ -11,8 +11,7 @@ use aidgraph_domain::rates::{MonthlyRate, Rates};
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 /// Stores `rates`, replacing the months they name (admins only).
@@ -90,9 +89,8 @@ pub async fn list(
     if let Some(y) = year {
         cond = cond.add(exchange_rate::Column::Month.starts_with(format!("{y:04}-")));
     }
-    let total = exchange_rate::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, exchange_rate::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = exchange_rate::Entity::find().filter(cond);
     if let Some(after) = &page.after

@@ -26,8 +26,8 @@ use aidgraph_domain::vocab::{
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -333,9 +333,8 @@ pub async fn list_evaluations(
     if let Some(independent) = filter.independent {
         cond = cond.add(evaluation::Column::Independent.eq(independent));
     }
-    let total = evaluation::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, evaluation::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = evaluation::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -574,9 +573,8 @@ pub async fn list_joint_works(
             },
         ));
     };
-    let total = joint_work::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, joint_work::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = joint_work::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -770,9 +768,8 @@ pub async fn list_contributions(
     let Some(cond) = contribution_condition(conn, filter).await? else {
         return Ok(Page::from_rows(Vec::new(), page, 0, cursor));
     };
-    let total = contribution::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(conn, contribution::Entity::find().filter(cond.clone()))
         .await?;
     let mut query = contribution::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -816,7 +813,7 @@ pub async fn contribution_by_id(
 // Coordination mechanisms
 
 /// What a mechanism coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkTarget {
     /// Activities.
     Activity,
@@ -955,9 +952,11 @@ pub async fn list_mechanisms(
             ),
         );
     }
-    let total = coordination_mechanism::Entity::find()
-        .filter(cond.clone())
-        .count(conn)
+    let total = page
+        .total(
+            conn,
+            coordination_mechanism::Entity::find().filter(cond.clone()),
+        )
         .await?;
     let mut query = coordination_mechanism::Entity::find().filter(cond);
     if let Some(after) = &page.after {

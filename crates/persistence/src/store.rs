@@ -8,7 +8,7 @@ use crate::feature_cache::{FeatureCache, VersionedCache};
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, TransactionTrait,
+    DatabaseTransaction, DbErr, Statement, TransactionTrait,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -57,8 +57,12 @@ impl std::ops::Deref for WriteTxn {
 }
 
 impl WriteTxn {
-    /// Commits the transaction.
+    /// Raises the registry version and commits the transaction. The raise comes last, so on
+    /// PostgreSQL concurrent writers queue on the counter's row only from here to the commit.
     pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn
+            .execute_unprepared("UPDATE registry_version SET version = version + 1 WHERE id = 1")
+            .await?;
         self.txn.commit().await?;
         if let Some(checkpoints) = &self.checkpoints {
             checkpoints.wake.notify_one();
@@ -227,6 +231,20 @@ impl Store {
             _guard: guard,
             checkpoints: self.checkpoints.clone(),
         })
+    }
+
+    /// The registry version: raised by every committed write, whichever process or replica
+    /// made it. A result read after this returned reflects at least this version.
+    pub async fn registry_version(&self) -> Result<i64, DbErr> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.backend(),
+                "SELECT version FROM registry_version WHERE id = 1",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("registry_version has no row".into()))?;
+        row.try_get("", "version")
     }
 
     /// Checks that the database answers.

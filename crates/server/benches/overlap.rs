@@ -230,13 +230,11 @@ async fn run(
     let flags = aidgraph_persistence::overlap::list(
         store.db(),
         &Default::default(),
-        &aidgraph_persistence::PageRequest {
-            first: 0,
-            after: None,
-        },
+        &aidgraph_persistence::PageRequest::new(0, None),
     )
     .await?
-    .total;
+    .total
+    .unwrap_or_default();
     println!(
         "{backend:<8} {size:>7} activities | generate {generated:>6.1} s | full recompute {recompute:>6.1} s | flags stored {flags:>8} | \
          checkOverlap p50 {:>6.1} ms p99 {:>6.1} ms ({:.1} flags/check) | create p50 {:>6.1} ms p99 {:>6.1} ms | peak RSS {:>7.0} MiB",

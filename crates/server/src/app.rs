@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use aidgraph_api::auth::{Authenticator, Secret};
+use aidgraph_api::response_cache::ResponseCache;
 use aidgraph_api::router::HttpLimits;
 use aidgraph_api::{AppState, Limits, build_schema, router};
 use aidgraph_persistence::Store;
@@ -74,6 +75,11 @@ pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Route
                 config.rate_limit_per_second,
                 config.rate_limit_burst,
             ),
+            responses: (config.response_cache_mib > 0).then(|| {
+                Arc::new(ResponseCache::new(
+                    config.response_cache_mib.saturating_mul(1024 * 1024),
+                ))
+            }),
         },
         HttpLimits {
             max_body_bytes: config.max_body_bytes,

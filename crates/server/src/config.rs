@@ -57,6 +57,9 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     /// Requests each caller may make in a burst.
     pub rate_limit_burst: u32,
+    /// Memory for answers to read-only operations kept by registry version, in MiB; 0 keeps
+    /// none.
+    pub response_cache_mib: usize,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            response_cache_mib: 64,
         }
     }
 }

@@ -308,6 +308,7 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
             &PageRequest {
                 first: 1,
                 after: None,
+                count: false,
             },
         )
         .await?;
@@ -387,10 +388,11 @@ async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<b
         &PageRequest {
             first: 1,
             after: None,
+            count: false,
         },
     )
     .await?;
-    if existing.total > 0 {
+    if !existing.items.is_empty() {
         return Ok(false);
     }
     let coordinator = Principal {

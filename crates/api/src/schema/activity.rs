@@ -1,5 +1,6 @@
 //! The `Activity` type and its parts.
 
+use super::connection::{Conn, connection, page_request};
 use super::context::{loaders, principal};
 use super::enums::{
     ActivityStatus, AssistanceType, InstitutionType, OrgRole, PriorityArea, Publication,
@@ -10,10 +11,15 @@ use super::organisation::Organisation;
 use super::scalars::Date;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{Kind, encode};
-use crate::loaders::{ActivityIdentifier, NeedId, NeedsOfActivity, OrgId, OrgRef};
+use crate::loaders::{
+    ActivityIdentifier, EvaluationsOf, FlagsOf, MechanismsOf, NeedId, NeedsOfActivity, OrgId,
+    OrgRef,
+};
 use aidgraph_domain::codes::{COUNTRY, REGION, SECTOR, SECTOR_CATEGORY};
 use aidgraph_domain::money::Money as DomainMoney;
 use aidgraph_persistence::activities::{ActivityFilter as QueryFilter, ActivityRecord};
+use aidgraph_persistence::overlap::FlagRecord;
+use aidgraph_persistence::{Cursor, Page};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -374,6 +380,7 @@ impl Activity {
     }
 
     /// The published needs it addresses that the caller may see.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn addresses_needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
         let who = principal(ctx)?;
         let loaders = loaders(ctx)?;
@@ -444,60 +451,64 @@ impl Activity {
     }
 
     /// Evaluations of this activity that the caller may see, newest first.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn evaluations(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
-        let who = principal(ctx)?;
-        let db = super::context::store(ctx)?.db();
-        Ok(
-            aidgraph_persistence::records::evaluations_of(db, who, &[self.0.id])
-                .await?
-                .remove(&self.0.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(super::records::Evaluation)
-                .collect(),
-        )
+        Ok(loaders(ctx)?
+            .load_one(EvaluationsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::records::Evaluation)
+            .collect())
     }
 
     /// Lessons: evaluations of other activities that share a provision with this one, newest
     /// first.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
         super::records::lessons_for(ctx, &self.0.data, Some(self.0.id)).await
     }
 
     /// The coordination mechanisms that coordinate this activity.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn coordinated_by(
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<super::records::CoordinationMechanism>> {
-        let db = super::context::store(ctx)?.db();
-        Ok(aidgraph_persistence::records::mechanisms_of(
-            db,
-            aidgraph_persistence::records::LinkTarget::Activity,
-            &[self.0.id],
-        )
-        .await?
-        .remove(&self.0.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(super::records::CoordinationMechanism)
-        .collect())
+        let target = aidgraph_persistence::records::LinkTarget::Activity;
+        Ok(loaders(ctx)?
+            .load_one(MechanismsOf(target, self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::records::CoordinationMechanism)
+            .collect())
     }
 
-    /// Overlap flags on this activity, highest score first.
+    /// Overlap flags on this activity, highest score first (then oldest first).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn overlaps(
         &self,
         ctx: &Context<'_>,
         filter: Option<super::overlap::OverlapFlagFilter>,
-    ) -> ApiResult<Vec<super::overlap::OverlapFlag>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<super::overlap::OverlapFlag>> {
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into_query()?;
-        let db = super::context::store(ctx)?.db();
-        Ok(
-            aidgraph_persistence::overlap::of_activity(db, self.0.id, &filter)
-                .await?
-                .into_iter()
-                .map(super::overlap::OverlapFlag)
-                .collect(),
-        )
+        let key = FlagsOf {
+            activity: self.0.id,
+            filter,
+            page,
+        };
+        let flags = loaders(ctx)?.load_one(key.clone()).await?;
+        let flags = flags.unwrap_or_else(|| {
+            Page::from_rows(Vec::new(), &key.page, 0, |_: &FlagRecord| Cursor {
+                key: String::new(),
+                id: 0,
+            })
+        });
+        Ok(connection(flags, super::overlap::OverlapFlag))
     }
 }
 

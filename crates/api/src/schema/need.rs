@@ -62,6 +62,7 @@ impl NeedsAnalysis {
     }
 
     /// Its needs that the caller may see, in the order they were added.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
         let who = principal(ctx)?;
         Ok(loaders(ctx)?
@@ -173,21 +174,18 @@ impl Need {
     }
 
     /// The coordination mechanisms that coordinate this need.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn coordinated_by(
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<super::records::CoordinationMechanism>> {
-        let db = super::context::store(ctx)?.db();
-        Ok(aidgraph_persistence::records::mechanisms_of(
-            db,
-            aidgraph_persistence::records::LinkTarget::Need,
-            &[self.0.id],
-        )
-        .await?
-        .remove(&self.0.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(super::records::CoordinationMechanism)
-        .collect())
+        let target = aidgraph_persistence::records::LinkTarget::Need;
+        Ok(loaders(ctx)?
+            .load_one(crate::loaders::MechanismsOf(target, self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::records::CoordinationMechanism)
+            .collect())
     }
 }

@@ -56,7 +56,7 @@ impl Organisation {
         after: Option<String>,
     ) -> ApiResult<Conn<Activity>> {
         let who = principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let mut filter = filter.unwrap_or_default().into_query()?;
         filter.provider = Some(self.0.data.org_ref.clone());
         let found = activities::list(

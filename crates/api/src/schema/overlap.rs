@@ -288,12 +288,14 @@ pub struct OverlapCheck {
 #[Object]
 impl OverlapCheck {
     /// What registering this activity would raise.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn flags(&self) -> &[PlannedOverlap] {
         &self.flags
     }
 
     /// Published needs in its countries that it could address (shared provision or priority
     /// area, compatible assistance type), each with its coverage.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn addressable_needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
         use aidgraph_persistence::{PageRequest, activities::ActivityRecord, coverage, needs};
         let who = principal(ctx)?;
@@ -317,6 +319,7 @@ impl OverlapCheck {
             let all = PageRequest {
                 first: super::query::MAX_COVERAGE_SCAN,
                 after: None,
+                count: false,
             };
             let found = needs::list_needs(db, who, &filter, &all).await?;
             addressable.extend(
@@ -333,6 +336,7 @@ impl OverlapCheck {
 
     /// Evaluations of registered activities on the same provisions, newest first: what
     /// worked and what did not.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn lessons(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::records::Evaluation>> {
         super::records::lessons_for(ctx, &self.planned, None).await
     }
@@ -395,6 +399,7 @@ impl Coverage {
     }
 
     /// Published, active activities in the need's country that address it.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn covering_activities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Activity>> {
         visible_activities(ctx, &self.0.coverage.covering).await
     }
@@ -420,6 +425,7 @@ impl Coverage {
     }
 
     /// Active activities in the country that could address it but do not say so (at most 20).
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn candidates(&self, ctx: &Context<'_>) -> ApiResult<Vec<Activity>> {
         visible_activities(ctx, &self.0.candidates).await
     }

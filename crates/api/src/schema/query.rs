@@ -215,7 +215,7 @@ impl RegistryQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Organisation>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let query = organisations::OrganisationFilter {
             kind: filter.kind.map(Into::into),
@@ -261,7 +261,7 @@ impl RegistryQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Activity>> {
         let who = principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into_query()?;
         let order = order_by.unwrap_or_default().into();
         let found = activities::list(store(ctx)?.db(), who, &filter, order, &page).await?;
@@ -287,7 +287,7 @@ impl RegistryQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<NeedsAnalysis>> {
         let who = principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let query = needs::AnalysisFilter {
             recipient_country: filter.recipient_country,
@@ -320,7 +320,7 @@ impl RegistryQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Need>> {
         let who = principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let provision = match filter.provision {
             Some(p) => Some(
@@ -352,6 +352,7 @@ impl RegistryQuery {
         let all = PageRequest {
             first: MAX_COVERAGE_SCAN,
             after: None,
+            count: false,
         };
         let candidates = needs::list_needs(db, who, &query, &all).await?;
         let records: Vec<&needs::NeedRecord> = candidates.items.iter().map(|(_, n)| n).collect();
@@ -388,7 +389,7 @@ impl RegistryQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<OverlapFlag>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into_query()?;
         let found = overlap::list(store(ctx)?.db(), &filter, &page).await?;
         Ok(connection(found, OverlapFlag))

@@ -154,6 +154,7 @@ impl Evaluation {
     }
 
     /// The activities evaluated.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn activities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Activity>> {
         visible_activities(ctx, &self.0.activity_ids).await
     }
@@ -241,6 +242,7 @@ macro_rules! joint_work_type {
             }
 
             /// The organisations taking part.
+            #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
             async fn organisations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Organisation>> {
                 organisations_of(ctx, &self.0.data.organisations).await
             }
@@ -496,6 +498,7 @@ impl CoordinationMechanism {
     }
 
     /// Member organisations.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Organisation>> {
         organisations_of(ctx, &self.0.data.members).await
     }
@@ -511,12 +514,14 @@ impl CoordinationMechanism {
     }
 
     /// The activities it coordinates that the caller may see.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn activities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Activity>> {
         let ids = records::linked_ids(store(ctx)?.db(), self.0.id, LinkTarget::Activity).await?;
         visible_activities(ctx, &ids).await
     }
 
     /// The needs it coordinates that the caller may see.
+    #[graphql(complexity = "super::connection::UNPAGED_LIST_COST * child_complexity")]
     async fn needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Need>> {
         let who = principal(ctx)?;
         let ids = records::linked_ids(store(ctx)?.db(), self.0.id, LinkTarget::Need).await?;
@@ -629,7 +634,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Evaluation>> {
         let who = principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let query = records::EvaluationFilter {
             provision: filter
@@ -661,7 +666,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Mission>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into();
         let found =
             records::list_joint_works(store(ctx)?.db(), JointWorkKind::Mission, &filter, &page)
@@ -679,7 +684,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<AnalyticWork>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into();
         let found = records::list_joint_works(
             store(ctx)?.db(),
@@ -701,7 +706,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<Contribution>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default().into();
         let found = records::list_contributions(store(ctx)?.db(), &filter, &page).await?;
         Ok(connection(found, Contribution))
@@ -717,7 +722,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<CoordinationMechanism>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let query = records::MechanismFilter {
             country: filter.country,
@@ -739,7 +744,7 @@ impl RecordsQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<ExchangeRate>> {
         principal(ctx)?;
-        let page = page_request(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let found = rates::list(store(ctx)?.db(), currency.as_deref(), year, &page).await?;
         Ok(connection(found, ExchangeRate::from))
     }
