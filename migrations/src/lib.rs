@@ -9,6 +9,7 @@ mod m20261129_000003_create_candidate_windows;
 mod m20261129_000004_create_coordination_records;
 mod m20261130_000005_drop_flag_foreign_keys;
 mod m20261206_000006_create_registry_version;
+mod m20261206_000007_create_flag_rank_index;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_coordination_records::Migration),
             Box::new(m20261130_000005_drop_flag_foreign_keys::Migration),
             Box::new(m20261206_000006_create_registry_version::Migration),
+            Box::new(m20261206_000007_create_flag_rank_index::Migration),
         ]
     }
 }

@@ -1769,6 +1769,29 @@ async fn evaluations_are_searchable_and_lessons_come_back_on_registering_and_dry
         .await;
     assert_eq!(read["activity"]["evaluations"], json!([{ "id": e1 }]));
     assert_eq!(read["activity"]["lessons"], json!([{ "id": e3 }]));
+
+    // A list asks for every activity's evaluations and lessons at once, with the same answers.
+    let list = app
+        .ok(
+            &app.token(Role::Viewer, None, None),
+            "{ activities { nodes { id evaluations { id } lessons { id } } } }",
+            json!({}),
+        )
+        .await;
+    let by_id = |id: &str| {
+        list["activities"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(by_id(&u1)["lessons"], json!([{ "id": e3 }]));
+    assert_eq!(by_id(&u1)["evaluations"], json!([{ "id": e1 }]));
+    assert_eq!(by_id(&d1)["lessons"], json!([]));
+    assert_eq!(by_id(&o1)["lessons"], json!([{ "id": e1 }]));
+    assert_eq!(by_id(&o1)["evaluations"], json!([{ "id": e3 }]));
     app.cleanup().await;
 }
 

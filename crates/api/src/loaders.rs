@@ -8,7 +8,9 @@ use aidgraph_persistence::coverage::{self, NeedCoverage};
 use aidgraph_persistence::needs::{self, AnalysisRecord, NeedRecord};
 use aidgraph_persistence::organisations::{self, OrganisationRecord};
 use aidgraph_persistence::overlap::{self, FlagFilter, FlagRecord};
-use aidgraph_persistence::records::{self, EvaluationRecord, LinkTarget, MechanismRecord};
+use aidgraph_persistence::records::{
+    self, EvaluationRecord, LessonsQuestion, LinkTarget, MechanismRecord,
+};
 use aidgraph_persistence::{Page, PageRequest, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, Loader};
 use std::collections::HashMap;
@@ -62,6 +64,10 @@ pub struct EvaluationsOf(pub i64);
 /// The coordination mechanisms that coordinate an activity or a need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MechanismsOf(pub LinkTarget, pub i64);
+
+/// The lessons for an activity or a planned one: evaluations of others on its provisions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LessonsFor(pub LessonsQuestion);
 
 /// Loads registry records in batches, for one caller.
 pub struct RegistryLoader {
@@ -269,5 +275,16 @@ impl Loader<MechanismsOf> for RegistryLoader {
             }));
         }
         Ok(out)
+    }
+}
+
+impl Loader<LessonsFor> for RegistryLoader {
+    type Value = Vec<EvaluationRecord>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[LessonsFor]) -> LoadResult<LessonsFor, Self::Value> {
+        let questions: Vec<LessonsQuestion> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = records::lessons_for_many(self.store.db(), &self.who, &questions).await?;
+        Ok(keys.iter().cloned().zip(found).collect())
     }
 }

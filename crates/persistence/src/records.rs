@@ -403,39 +403,90 @@ pub async fn evaluations_of(
     Ok(out)
 }
 
-/// Lessons for an activity on `provisions`: visible evaluations of other activities sharing a
-/// provision, newest first.
-pub async fn lessons(
+/// What one activity (or a planned one) asks lessons for: its provisions, and the activity to
+/// leave out (itself).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LessonsQuestion {
+    /// The provisions, e.g. `UNTOC-18`.
+    pub provisions: Vec<String>,
+    /// An activity whose own evaluations are not lessons for it.
+    pub exclude_activity: Option<i64>,
+}
+
+/// [`lessons`] for many questions at once, in three statements whatever their number: the
+/// evaluated activities carrying any of the provisions asked about, then the evaluations the
+/// caller may see among theirs, newest first; each question takes the first [`MAX_LESSONS`]
+/// that evaluate an activity sharing one of its provisions, other than the one it leaves out.
+pub async fn lessons_for_many(
     conn: &impl ConnectionTrait,
     who: &Principal,
-    provisions: &[String],
-    exclude_activity: Option<i64>,
-) -> Result<Vec<EvaluationRecord>, StoreError> {
+    questions: &[LessonsQuestion],
+) -> Result<Vec<Vec<EvaluationRecord>>, StoreError> {
+    let provisions: BTreeSet<&String> = questions.iter().flat_map(|q| &q.provisions).collect();
     if provisions.is_empty() {
-        return Ok(Vec::new());
+        return Ok(vec![Vec::new(); questions.len()]);
     }
-    let mut sharing = Query::select()
+    // The evaluated activities' provisions, by activity.
+    let tagged: Vec<(i64, String)> = activity_tag::Entity::find()
+        .select_only()
         .column(activity_tag::Column::ActivityId)
-        .from(activity_tag::Entity)
-        .and_where(activity_tag::Column::Kind.eq(TAG_PROVISION))
-        .and_where(activity_tag::Column::Value.is_in(provisions.iter().cloned()))
-        .to_owned();
-    if let Some(id) = exclude_activity {
-        sharing.and_where(activity_tag::Column::ActivityId.ne(id));
+        .column(activity_tag::Column::Value)
+        .filter(activity_tag::Column::Kind.eq(TAG_PROVISION))
+        .filter(activity_tag::Column::Value.is_in(provisions.iter().map(|p| p.as_str())))
+        .filter(
+            activity_tag::Column::ActivityId.in_subquery(
+                Query::select()
+                    .column(evaluation_activity::Column::ActivityId)
+                    .from(evaluation_activity::Entity)
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut provisions_of: HashMap<i64, Vec<String>> = HashMap::new();
+    for (activity, provision) in tagged {
+        provisions_of.entry(activity).or_default().push(provision);
     }
-    let own_org = own_org(conn, who).await?;
-    let mut cond = evaluations_of_activities_where(sharing);
-    if let Some(hidden) = hidden_evaluations(who, own_org) {
+    if provisions_of.is_empty() {
+        return Ok(vec![Vec::new(); questions.len()]);
+    }
+    let activity_ids: Vec<i64> = provisions_of.keys().copied().collect();
+    let mut cond = Condition::all();
+    let mut evaluated = Query::select()
+        .column(activity::Column::Id)
+        .from(activity::Entity)
+        .to_owned();
+    evaluated.and_where(activity::Column::Id.is_in(activity_ids));
+    cond = cond.add(evaluations_of_activities_where(evaluated));
+    if let Some(hidden) = hidden_evaluations(who, own_org(conn, who).await?) {
         cond = cond.add(hidden);
     }
     let models = evaluation::Entity::find()
         .filter(cond)
         .order_by_desc(evaluation::Column::EvaluationDate)
         .order_by_desc(evaluation::Column::Id)
-        .limit(MAX_LESSONS)
         .all(conn)
         .await?;
-    evaluation_records(conn, models).await
+    let evaluations = evaluation_records(conn, models).await?;
+    Ok(questions
+        .iter()
+        .map(|q| {
+            evaluations
+                .iter()
+                .filter(|e| {
+                    e.activity_ids.iter().any(|a| {
+                        Some(*a) != q.exclude_activity
+                            && provisions_of
+                                .get(a)
+                                .is_some_and(|ps| ps.iter().any(|p| q.provisions.contains(p)))
+                    })
+                })
+                .take(MAX_LESSONS as usize)
+                .cloned()
+                .collect()
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------

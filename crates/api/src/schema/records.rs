@@ -940,11 +940,14 @@ pub async fn lessons_for(
     data: &aidgraph_domain::activity::ActivityData,
     exclude: Option<i64>,
 ) -> ApiResult<Vec<Evaluation>> {
-    let who = principal(ctx)?;
-    let db = store(ctx)?.db();
-    let provisions: Vec<String> = data.provisions.iter().map(ToString::to_string).collect();
-    Ok(records::lessons(db, who, &provisions, exclude)
+    let question = records::LessonsQuestion {
+        provisions: data.provisions.iter().map(ToString::to_string).collect(),
+        exclude_activity: exclude,
+    };
+    Ok(loaders(ctx)?
+        .load_one(crate::loaders::LessonsFor(question))
         .await?
+        .unwrap_or_default()
         .into_iter()
         .map(Evaluation)
         .collect())

@@ -1,0 +1,378 @@
+//! Read benchmark: builds a synthetic registry with `aidgraph bench-data`, starts `aidgraph
+//! serve` on it, and loads it over HTTP with the questions partners and dashboards ask, with
+//! several connections at once. For each it prints requests per second and the median and 99th
+//! percentile latency, twice: with answers kept by registry version (the default) and with
+//! `AIDGRAPH_RESPONSE_CACHE_MIB=0`, which computes every answer afresh (what the first request
+//! after a write costs). It ends with the service's resident memory before and after a long
+//! run of requests.
+//!
+//! ```text
+//! cargo bench -p aidgraph --bench reads -- --activities 20000,100000 \
+//!     [--postgres postgres://postgres@localhost/postgres?host=/var/run/postgresql] \
+//!     [--no-sqlite] [--seconds 10] [--connections 16] [--rss-requests 100000] [--only NAME]
+//! ```
+//!
+//! `checkOverlap` asks about a different planned activity each time, so its answers are never
+//! kept: both of its lines measure the engine.
+
+use aidgraph::bench_data::{self, Generator};
+use aidgraph::config::Config;
+use aidgraph_domain::vocab::Role;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "benchmark-secret-0123456789-0123456789-xyz";
+
+struct Args {
+    sizes: Vec<usize>,
+    postgres: Option<String>,
+    sqlite: bool,
+    seconds: u64,
+    connections: usize,
+    rss_requests: usize,
+    only: Option<String>,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        sizes: vec![20_000],
+        postgres: std::env::var("AIDGRAPH_BENCH_POSTGRES_URL").ok(),
+        sqlite: true,
+        seconds: 10,
+        connections: 16,
+        rss_requests: 100_000,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut number = || it.next().and_then(|s| s.parse::<u64>().ok());
+        match arg.as_str() {
+            "--activities" => {
+                out.sizes = it
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect();
+            }
+            "--postgres" => out.postgres = it.next(),
+            "--no-sqlite" => out.sqlite = false,
+            "--seconds" => out.seconds = number().unwrap_or(10),
+            "--connections" => out.connections = number().unwrap_or(16) as usize,
+            "--rss-requests" => out.rss_requests = number().unwrap_or(100_000) as usize,
+            "--only" => out.only = it.next(),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The questions, by name: a request body each, or a body per request (`checkOverlap`).
+fn questions(busiest: &str) -> Vec<(&'static str, Value)> {
+    let q = |text: String| json!({ "query": text });
+    vec![
+        (
+            "activities-flat",
+            q(format!("{{ activities(first: 100, filter: {{ recipientCountry: \"{busiest}\" }}) {{ nodes {{ id title plannedStart plannedEnd budget {{ amount currency }} recipientCountries {{ code }} sectors {{ code }} }} }} }}")),
+        ),
+        (
+            "activities-nested",
+            q("{ activities(first: 50) { nodes { id title plannedStart plannedEnd budget { amount currency } \
+               reportingOrg { id name } recipientCountries { code percentage } sectors { code percentage } \
+               overlaps(first: 5) { totalCount nodes { score class activityB { id title plannedStart plannedEnd } } } } } }".into()),
+        ),
+        (
+            "coverageMatrix",
+            q("{ coverageMatrix { rows { code cells { column needs { unmet covered duplicated } activeProviders activeBudget hhi openFlags { total } overCeiling } } } }".into()),
+        ),
+        (
+            "coverageMatrix DAC",
+            q("{ coverageMatrix(columns: DAC_SECTOR) { rows { code cells { column activeProviders activeBudget hhi openFlags { total } } } } }".into()),
+        ),
+        (
+            "providerSignificance",
+            q(format!("{{ providerSignificance(filter: {{ country: \"{busiest}\" }}) {{ provider {{ ref }} share globalShare significant }} }}")),
+        ),
+        (
+            "parisIndicators",
+            q("{ parisIndicators(year: 2026) { indicator value numerator denominator } }".into()),
+        ),
+        (
+            "contributionSummary",
+            q("{ contributionSummary { donor { ref } year currency pledged paid generalPurpose } }".into()),
+        ),
+        (
+            "needs UNMET",
+            q("{ needs(filter: { coverage: [UNMET] }) { totalCount nodes { id title } } }".into()),
+        ),
+        (
+            "overlapFlags",
+            q("{ overlapFlags(first: 100) { nodes { id score class activityA { id } activityB { id } } } }".into()),
+        ),
+        ("checkOverlap+needs", Value::Null),
+    ]
+}
+
+const CHECK: &str = "query($input: ActivityInput!) { checkOverlap(input: $input) { \
+    flags { score class } addressableNeeds { id coverage { state } } } }";
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `aidgraph serve` on `url`, killed when dropped.
+struct Service {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn aidgraph(url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aidgraph"));
+    command
+        .env("DATABASE_URL", url)
+        .env("AIDGRAPH_JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    command
+}
+
+async fn serve(url: &str, cache_mib: usize) -> anyhow::Result<Service> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = aidgraph(url)
+        .arg("serve")
+        .env("AIDGRAPH_BIND", format!("127.0.0.1:{port}"))
+        .env("AIDGRAPH_RATE_LIMIT_PER_SECOND", "1000000")
+        .env("AIDGRAPH_RATE_LIMIT_BURST", "1000000")
+        .env("AIDGRAPH_RESPONSE_CACHE_MIB", cache_mib.to_string())
+        .spawn()?;
+    let service = Service {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}/graphql"),
+    };
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..300 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(service);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("aidgraph serve did not answer on {health}")
+}
+
+/// Sends `body(i)` for request `i` from `connections` workers until `seconds` pass or
+/// `limit` requests were sent; the latencies, sorted, and the requests per second.
+async fn load(
+    endpoint: &str,
+    token: &str,
+    connections: usize,
+    seconds: u64,
+    limit: usize,
+    body: Arc<dyn Fn(usize) -> Value + Send + Sync>,
+) -> anyhow::Result<(Vec<Duration>, f64)> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (client, next, body) = (client.clone(), next.clone(), body.clone());
+        let (endpoint, token) = (endpoint.to_owned(), token.to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit || Instant::now() >= deadline {
+                    break;
+                }
+                let t = Instant::now();
+                let answer: Value = client
+                    .post(&endpoint)
+                    .bearer_auth(&token)
+                    .json(&body(i))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if answer.get("errors").is_some() || answer.get("data").is_none() {
+                    anyhow::bail!("request failed: {answer}");
+                }
+                times.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(times)
+        }));
+    }
+    let mut times = Vec::new();
+    for worker in workers {
+        times.extend(worker.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    let rps = times.len() as f64 / elapsed;
+    Ok((times, rps))
+}
+
+async fn run(args: &Args, backend: &str, url: &str, size: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let status = aidgraph(url)
+        .args(["bench-data", "--activities", &size.to_string()])
+        .args(["--needs", &(size / 10).to_string()])
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "aidgraph bench-data failed");
+    println!(
+        "{backend:<8} {size:>7} activities | bench-data {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let config = Config {
+        database_url: url.to_owned(),
+        jwt_secret: Some(SECRET.into()),
+        ..Config::default()
+    };
+    let auth = aidgraph::app::authenticator(&config)?;
+    let viewer = auth.issue("bench-reader", Role::Viewer, None, None, 3600)?;
+    let busiest = bench_data::COUNTRIES[0];
+    // Planned activities for the dry runs, made up beforehand.
+    let mut generator = Generator::new(97);
+    let planned: Vec<Value> = (0..2_000)
+        .map(|i| {
+            generator
+                .activity(&format!("XM-BENCH-READ-{i}"), &[])
+                .map(|data| json!({ "query": CHECK, "variables": { "input": bench_data::activity_input(&data) } }))
+        })
+        .collect::<Result<_, _>>()?;
+    let planned = Arc::new(planned);
+
+    for (mode, cache_mib) in [("kept", 64), ("afresh", 0)] {
+        let service = serve(url, cache_mib).await?;
+        for (name, body) in questions(busiest) {
+            if args
+                .only
+                .as_deref()
+                .is_some_and(|only| !name.contains(only))
+            {
+                continue;
+            }
+            let body: Arc<dyn Fn(usize) -> Value + Send + Sync> = if body.is_null() {
+                let planned = planned.clone();
+                Arc::new(move |i| planned[i % planned.len()].clone())
+            } else {
+                Arc::new(move |_| body.clone())
+            };
+            // Warm-up: the pool, the feature cache, and (when kept) the answer.
+            load(&service.endpoint, &viewer, 2, 60, 4, body.clone()).await?;
+            let (times, rps) = load(
+                &service.endpoint,
+                &viewer,
+                args.connections,
+                args.seconds,
+                usize::MAX,
+                body,
+            )
+            .await?;
+            println!(
+                "{backend:<8} {size:>7} activities | {mode:<6} | {name:<21} | {rps:>8.1} req/s | p50 {:>7.2} ms | p99 {:>7.2} ms | {} requests",
+                percentile(&times, 50.0),
+                percentile(&times, 99.0),
+                times.len()
+            );
+        }
+        if cache_mib > 0 && args.rss_requests > 0 {
+            // Memory over many requests: a page of activities asked again and again, and
+            // pages after distinct cursors.
+            let pid = service.child.id();
+            let before = rss_mib(pid);
+            let pages: Arc<dyn Fn(usize) -> Value + Send + Sync> = Arc::new(
+                |i| json!({ "query": format!("{{ activities(first: 20, filter: {{ text: \"{}\" }}) {{ nodes {{ id title }} }} }}", i % 500) }),
+            );
+            let (times, rps) = load(
+                &service.endpoint,
+                &viewer,
+                args.connections,
+                3_600,
+                args.rss_requests,
+                pages,
+            )
+            .await?;
+            println!(
+                "{backend:<8} {size:>7} activities | RSS {before:.0} MiB before and {:.0} MiB after {} requests ({rps:.0} req/s, 500 distinct questions)",
+                rss_mib(pid),
+                times.len()
+            );
+        }
+        drop(service);
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    for &size in &args.sizes {
+        if args.sqlite {
+            let dir = std::env::temp_dir().join(format!("aidgraph-reads-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir)?;
+            let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+            let outcome = run(&args, "sqlite", &url, size).await;
+            let _ = std::fs::remove_dir_all(dir);
+            outcome?;
+        }
+        if let Some(server) = &args.postgres {
+            use sea_orm::{ConnectionTrait, Database};
+            let admin = Database::connect(server.as_str()).await?;
+            let name = format!("aidgraph_reads_{size}");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            // The database name follows the last `/` of the path; a query string (such as
+            // `?host=/var/run/postgresql` for the Unix socket) is kept.
+            let (path, query) = server
+                .split_once('?')
+                .map_or((server.as_str(), String::new()), |(p, q)| {
+                    (p, format!("?{q}"))
+                });
+            let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
+            let outcome = run(&args, "postgres", &format!("{base}/{name}{query}"), size).await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+            outcome?;
+        }
+    }
+    Ok(())
+}
