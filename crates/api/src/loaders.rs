@@ -203,7 +203,7 @@ impl Loader<CoverageOf> for RegistryLoader {
             }
             let needs = needs::needs_by_ids(self.store.db(), &ids).await?;
             let refs: Vec<&NeedRecord> = needs.values().collect();
-            let found = coverage::of_needs(self.store.db(), &refs, today, with_candidates).await?;
+            let found = coverage::of_needs(&self.store, &refs, today, with_candidates).await?;
             out.extend(
                 found
                     .into_iter()

@@ -97,6 +97,36 @@ async fn published(
             ),
         );
     }
+    slim_where(store, cond).await
+}
+
+/// The published activities among `ids`, slim (see [`published`]), by id.
+pub(crate) async fn published_by_ids(
+    store: &Store,
+    ids: &[i64],
+) -> Result<HashMap<i64, Arc<ActivityRecord>>, StoreError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(BATCH) {
+        let cond = Condition::all()
+            .add(activity::Column::Publication.eq(Publication::Published.as_str()))
+            .add(activity::Column::Id.is_in(chunk.iter().copied()));
+        out.extend(
+            slim_where(store, cond)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r)),
+        );
+    }
+    Ok(out)
+}
+
+/// The activities `cond` selects, which must all be published, slim: from the store's cache
+/// where it holds their version, parsed from their documents otherwise.
+async fn slim_where(
+    store: &Store,
+    cond: Condition,
+) -> Result<Vec<Arc<ActivityRecord>>, StoreError> {
+    let conn = store.db();
     let keys: Vec<(i64, i32)> = activity::Entity::find()
         .select_only()
         .column(activity::Column::Id)
@@ -409,7 +439,7 @@ pub async fn coverage_matrix(
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        let states = coverage::of_needs_with(conn, &records, today, false, Some(&known)).await?;
+        let states = coverage::of_needs_with(conn, &records, today, false, &known).await?;
         for need in records {
             let cell = matrix
                 .entry((RowKind::Country, need.recipient_country.clone()))

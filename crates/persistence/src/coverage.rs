@@ -7,6 +7,7 @@ use crate::entities::{activity, activity_country, activity_need, coordination_ed
 use crate::error::StoreError;
 use crate::needs::{self, NeedRecord};
 use crate::overlap::group_of;
+use crate::store::Store;
 use aidgraph_domain::overlap::coverage::{Claim, Coverage, coverage};
 use aidgraph_domain::overlap::groups::Groups;
 use aidgraph_domain::overlap::score::COMPATIBLE_GROUPS;
@@ -83,14 +84,20 @@ pub async fn published_in_country(
         .collect()
 }
 
-/// Computes the coverage of each need; `with_candidates` also suggests activities.
+/// The coverage of each need, with candidate activities when `with_candidates` (which reads
+/// every published activity in a need's country). Covering activities are read slim, from the
+/// store's cache where it holds their version.
 pub async fn of_needs(
-    conn: &impl ConnectionTrait,
+    store: &Store,
     needs: &[&NeedRecord],
     today: NaiveDate,
     with_candidates: bool,
 ) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
-    of_needs_with(conn, needs, today, with_candidates, None).await
+    let links = links_of(store.db(), needs).await?;
+    let linked: BTreeSet<i64> = links.values().flatten().copied().collect();
+    let linked: Vec<i64> = linked.into_iter().collect();
+    let known = crate::analytics::published_by_ids(store, &linked).await?;
+    covered(store.db(), needs, &links, &known, today, with_candidates).await
 }
 
 /// Like [`of_needs`], with the published activities already at hand (`known`, by id), so
@@ -100,8 +107,17 @@ pub async fn of_needs_with(
     needs: &[&NeedRecord],
     today: NaiveDate,
     with_candidates: bool,
-    known: Option<&HashMap<i64, Arc<ActivityRecord>>>,
+    known: &HashMap<i64, Arc<ActivityRecord>>,
 ) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
+    let links = links_of(conn, needs).await?;
+    covered(conn, needs, &links, known, today, with_candidates).await
+}
+
+/// The activities that say they address each need, by need id.
+async fn links_of(
+    conn: &impl ConnectionTrait,
+    needs: &[&NeedRecord],
+) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
     let need_ids: Vec<i64> = needs.iter().map(|n| n.id).collect();
     let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
     for chunk in need_ids.chunks(500) {
@@ -113,26 +129,23 @@ pub async fn of_needs_with(
             links.entry(row.need_id).or_default().push(row.activity_id);
         }
     }
-    let activity_ids: BTreeSet<i64> = links.values().flatten().copied().collect();
-    let activity_ids: Vec<i64> = activity_ids.into_iter().collect();
-    let mut records: HashMap<i64, Arc<ActivityRecord>> = HashMap::new();
-    match known {
-        Some(known) => records.extend(
-            activity_ids
-                .iter()
-                .filter_map(|id| known.get(id).map(|r| (*id, r.clone()))),
-        ),
-        None => {
-            for chunk in activity_ids.chunks(500) {
-                records.extend(
-                    activities::by_ids(conn, chunk)
-                        .await?
-                        .into_iter()
-                        .map(|(id, r)| (id, Arc::new(r))),
-                );
-            }
-        }
-    }
+    Ok(links)
+}
+
+/// Coverage from the links and the published activities among them.
+async fn covered(
+    conn: &impl ConnectionTrait,
+    needs: &[&NeedRecord],
+    links: &HashMap<i64, Vec<i64>>,
+    known: &HashMap<i64, Arc<ActivityRecord>>,
+    today: NaiveDate,
+    with_candidates: bool,
+) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
+    let mut records: HashMap<i64, Arc<ActivityRecord>> = links
+        .values()
+        .flatten()
+        .filter_map(|id| known.get(id).map(|r| (*id, r.clone())))
+        .collect();
     records.retain(|_, r| r.publication == Publication::Published);
 
     // Coordination groups over the whole registry, then double-reporting pairs merged.
@@ -159,16 +172,17 @@ pub async fn of_needs_with(
     }
     let ids: Vec<i64> = records.keys().copied().collect();
     for chunk in ids.chunks(300) {
-        let doubles = overlap_flag::Entity::find()
+        let doubles: Vec<(i64, i64)> = overlap_flag::Entity::find()
+            .select_only()
+            .column(overlap_flag::Column::ActivityAId)
+            .column(overlap_flag::Column::ActivityBId)
             .filter(overlap_flag::Column::Class.eq(OverlapClass::DoubleReporting.as_str()))
             .filter(overlap_flag::Column::ActivityAId.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(conn)
             .await?;
-        for flag in doubles {
-            if let (Some(a), Some(b)) = (
-                records.get(&flag.activity_a_id),
-                records.get(&flag.activity_b_id),
-            ) {
+        for (a, b) in doubles {
+            if let (Some(a), Some(b)) = (records.get(&a), records.get(&b)) {
                 groups.link(&a.data.iati_identifier, &b.data.iati_identifier);
             }
         }

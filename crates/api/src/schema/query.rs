@@ -356,7 +356,7 @@ impl RegistryQuery {
         };
         let candidates = needs::list_needs(db, who, &query, &all).await?;
         let records: Vec<&needs::NeedRecord> = candidates.items.iter().map(|(_, n)| n).collect();
-        let computed = coverage::of_needs(db, &records, overlap::today(), false).await?;
+        let computed = coverage::of_needs(store(ctx)?, &records, overlap::today(), false).await?;
         let wanted: Vec<aidgraph_domain::overlap::coverage::CoverageState> =
             states.into_iter().map(Into::into).collect();
         let matching: Vec<needs::NeedRecord> = candidates
