@@ -10,6 +10,7 @@ mod m20261129_000004_create_coordination_records;
 mod m20261130_000005_drop_flag_foreign_keys;
 mod m20261206_000006_create_registry_version;
 mod m20261206_000007_create_flag_rank_index;
+mod m20261206_000008_create_double_reporting_index;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_drop_flag_foreign_keys::Migration),
             Box::new(m20261206_000006_create_registry_version::Migration),
             Box::new(m20261206_000007_create_flag_rank_index::Migration),
+            Box::new(m20261206_000008_create_double_reporting_index::Migration),
         ]
     }
 }

@@ -11,9 +11,9 @@ use crate::store::Store;
 use aidgraph_domain::overlap::coverage::{Claim, Coverage, coverage};
 use aidgraph_domain::overlap::groups::Groups;
 use aidgraph_domain::overlap::score::COMPATIBLE_GROUPS;
-use aidgraph_domain::vocab::{AssistanceType, OverlapClass, Publication};
+use aidgraph_domain::vocab::{AssistanceType, Publication};
 use chrono::NaiveDate;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,6 +21,9 @@ use std::sync::Arc;
 /// From this many covering activities on, groups come from one read of the whole
 /// coordination graph instead of a walk from each activity.
 const WHOLE_GRAPH_FROM: usize = 200;
+
+/// The condition of the partial index `idx_overlap_flags_double`, word for word.
+pub(crate) const DOUBLE_REPORTING_PAIRS: &str = "class = 'DOUBLE_REPORTING'";
 
 /// Most candidates suggested per need.
 pub const MAX_CANDIDATES: usize = 20;
@@ -176,7 +179,9 @@ async fn covered(
             .select_only()
             .column(overlap_flag::Column::ActivityAId)
             .column(overlap_flag::Column::ActivityBId)
-            .filter(overlap_flag::Column::Class.eq(OverlapClass::DoubleReporting.as_str()))
+            // The class as a literal, not a parameter: only then may the planner use the
+            // partial index of double-reporting pairs.
+            .filter(Expr::cust(DOUBLE_REPORTING_PAIRS))
             .filter(overlap_flag::Column::ActivityAId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(conn)

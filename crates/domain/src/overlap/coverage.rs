@@ -91,16 +91,13 @@ pub fn coverage(claims: &[Claim], published: Option<NaiveDate>, today: NaiveDate
         windows.extend(c.window);
     }
     let group_windows: Vec<&Vec<Window>> = groups.values().collect();
-    let mut concurrent = false;
-    for (i, a) in group_windows.iter().enumerate() {
-        for b in &group_windows[i + 1..] {
-            if a.iter()
+    // Two groups at the same time: the first such pair settles it.
+    let concurrent = group_windows.iter().enumerate().any(|(i, a)| {
+        group_windows[i + 1..].iter().any(|b| {
+            a.iter()
                 .any(|wa| b.iter().any(|wb| overlap_days(wa, wb) > 0))
-            {
-                concurrent = true;
-            }
-        }
-    }
+        })
+    });
     let state = match groups.len() {
         0 => CoverageState::Unmet,
         1 => CoverageState::Covered,
