@@ -995,6 +995,18 @@ async fn flag_condition(
     Ok(Some(cond))
 }
 
+/// The flags after `after` in list order: highest score first, then oldest.
+fn after_in_rank(after: &Cursor) -> Condition {
+    let score: i32 = after.key.parse().unwrap_or(0);
+    Condition::any()
+        .add(overlap_flag::Column::Score.lt(score))
+        .add(
+            Condition::all()
+                .add(overlap_flag::Column::Score.eq(score))
+                .add(overlap_flag::Column::Id.gt(after.id)),
+        )
+}
+
 /// Lists flags, highest score first.
 pub async fn list(
     conn: &impl ConnectionTrait,
@@ -1014,16 +1026,7 @@ pub async fn list(
         .await?;
     let mut query = overlap_flag::Entity::find().filter(cond);
     if let Some(after) = &page.after {
-        let score: i32 = after.key.parse().unwrap_or(0);
-        query = query.filter(
-            Condition::any()
-                .add(overlap_flag::Column::Score.lt(score))
-                .add(
-                    Condition::all()
-                        .add(overlap_flag::Column::Score.eq(score))
-                        .add(overlap_flag::Column::Id.gt(after.id)),
-                ),
-        );
+        query = query.filter(after_in_rank(after));
     }
     let models = query
         .order_by_desc(overlap_flag::Column::Score)
@@ -1059,16 +1062,7 @@ pub async fn of_activities(
         return Ok(activity_ids.iter().map(|id| (*id, empty())).collect());
     };
     if let Some(after) = &page.after {
-        let score: i32 = after.key.parse().unwrap_or(0);
-        cond = cond.add(
-            Condition::any()
-                .add(overlap_flag::Column::Score.lt(score))
-                .add(
-                    Condition::all()
-                        .add(overlap_flag::Column::Score.eq(score))
-                        .add(overlap_flag::Column::Id.gt(after.id)),
-                ),
-        );
+        cond = cond.add(after_in_rank(after));
     }
     let backend = conn.get_database_backend();
     // (score, id, owner) of each activity's first flags, from either side of the pair.

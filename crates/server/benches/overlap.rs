@@ -11,9 +11,12 @@
 //! `--tail` repeats the five slowest checks and names their countries, windows and flags: a
 //! check that is slow again is a slow input, one that is not was a slow moment.
 
+mod common;
+
 use aidgraph::bench_data;
 use aidgraph::config::Config;
 use aidgraph_domain::vocab::Role;
+use common::{FreshDatabase, percentile};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -75,14 +78,6 @@ fn countries_of(data: &aidgraph_domain::activity::ActivityData) -> Vec<&str> {
         .iter()
         .map(|c| c.code.as_str())
         .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 async fn run(
@@ -317,35 +312,17 @@ async fn main() -> anyhow::Result<()> {
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(server) = &args.postgres {
-            use sea_orm::{ConnectionTrait, Database};
-            let admin = Database::connect(server.as_str()).await?;
-            let name = format!("aidgraph_bench_{size}");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await?;
-            // The database name follows the last `/` of the path; a query string (such as
-            // `?host=/var/run/postgresql` for the Unix socket) is kept.
-            let (path, query) = server
-                .split_once('?')
-                .map_or((server.as_str(), String::new()), |(p, q)| {
-                    (p, format!("?{q}"))
-                });
-            let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
+            let db = FreshDatabase::create(server, &format!("aidgraph_bench_{size}")).await?;
             run(
                 "postgres",
-                format!("{base}/{name}{query}"),
+                db.url.clone(),
                 size,
                 args.requests,
                 args.recompute,
                 args.tail,
             )
             .await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
+            db.drop().await?;
         }
     }
     Ok(())

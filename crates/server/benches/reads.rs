@@ -17,9 +17,12 @@
 //! are timed with two callers at once (what the first callers after a write wait for), kept
 //! ones with `--connections`.
 
+mod common;
+
 use aidgraph::bench_data::{self, Generator};
 use aidgraph::config::Config;
 use aidgraph_domain::vocab::Role;
+use common::{FreshDatabase, percentile};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -120,14 +123,6 @@ fn questions(busiest: &str) -> Vec<(&'static str, Value)> {
 
 const CHECK: &str = "query($input: ActivityInput!) { checkOverlap(input: $input) { \
     flags { score class } addressableNeeds { id coverage { state } } } }";
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
 
 fn rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -369,27 +364,9 @@ async fn main() -> anyhow::Result<()> {
             outcome?;
         }
         if let Some(server) = &args.postgres {
-            use sea_orm::{ConnectionTrait, Database};
-            let admin = Database::connect(server.as_str()).await?;
-            let name = format!("aidgraph_reads_{size}");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await?;
-            // The database name follows the last `/` of the path; a query string (such as
-            // `?host=/var/run/postgresql` for the Unix socket) is kept.
-            let (path, query) = server
-                .split_once('?')
-                .map_or((server.as_str(), String::new()), |(p, q)| {
-                    (p, format!("?{q}"))
-                });
-            let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
-            let outcome = run(&args, "postgres", &format!("{base}/{name}{query}"), size).await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
+            let db = FreshDatabase::create(server, &format!("aidgraph_reads_{size}")).await?;
+            let outcome = run(&args, "postgres", &db.url, size).await;
+            db.drop().await?;
             outcome?;
         }
     }
