@@ -280,6 +280,32 @@ pub fn activity_input(identifier: &str, org: &str, country: &str) -> Value {
     })
 }
 
+/// Kenya's focal point drafts and publishes a needs analysis with one need (mutual legal
+/// assistance for prosecutors: UNTOC-18, INTERNATIONAL_COOPERATION, TRAINING); its id.
+pub async fn kenya_need(app: &TestApp) -> String {
+    let ke = app.recipient("KE");
+    let created = app
+        .ok(
+            &ke,
+            "mutation { createNeedsAnalysis(input: { recipientCountry: \"KE\", source: SELF_ASSESSMENT_QUESTIONNAIRE,
+                needs: [{ title: \"Prosecutors trained in mutual legal assistance\", priorityArea: INTERNATIONAL_COOPERATION,
+                          provisions: [\"UNTOC-18\"], assistanceTypes: [TRAINING] }] }) { id needs { id } } }",
+            json!({}),
+        )
+        .await;
+    let analysis = &created["createNeedsAnalysis"];
+    app.ok(
+        &ke,
+        "mutation($id: ID!) { publishNeedsAnalysis(id: $id) { status } }",
+        json!({ "id": analysis["id"] }),
+    )
+    .await;
+    analysis["needs"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A GraphQL subscription over `/graphql/ws` (graphql-transport-ws).
 pub struct Subscription {
     socket: tokio_tungstenite::WebSocketStream<

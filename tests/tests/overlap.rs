@@ -2,7 +2,7 @@
 //! reporting, review decisions that stick, the dry run, needs coverage, and live events.
 
 use aidgraph_domain::vocab::Role;
-use aidgraph_tests::{Subscription, TestApp, activity_input, error_code};
+use aidgraph_tests::{Subscription, TestApp, activity_input, error_code, kenya_need};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -179,30 +179,6 @@ async fn a_co_funded_pair_is_coordinated() {
     assert_eq!(flag["class"], "COORDINATED", "{flag:#}");
     assert_eq!(flag["score"], 74, "the score is still shown");
     app.cleanup().await;
-}
-
-async fn kenya_need(app: &TestApp) -> String {
-    let ke = app.recipient("KE");
-    let created = app
-        .ok(
-            &ke,
-            "mutation { createNeedsAnalysis(input: { recipientCountry: \"KE\", source: SELF_ASSESSMENT_QUESTIONNAIRE,
-                needs: [{ title: \"Prosecutors trained in mutual legal assistance\", priorityArea: INTERNATIONAL_COOPERATION,
-                          provisions: [\"UNTOC-18\"], assistanceTypes: [TRAINING] }] }) { id needs { id } } }",
-            json!({}),
-        )
-        .await;
-    let analysis = &created["createNeedsAnalysis"];
-    app.ok(
-        &ke,
-        "mutation($id: ID!) { publishNeedsAnalysis(id: $id) { status } }",
-        json!({ "id": analysis["id"] }),
-    )
-    .await;
-    analysis["needs"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 async fn coverage(app: &TestApp, need: &str) -> Value {

@@ -5,7 +5,7 @@
 
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::vocab::{Publication, Role};
-use aidgraph_tests::{TestApp, activity_input, error_code};
+use aidgraph_tests::{TestApp, activity_input, error_code, kenya_need};
 use serde_json::{Value, json};
 
 const UK: &str = "GB-GOV-1";
@@ -360,24 +360,7 @@ async fn dashboards_follow_activities_needs_and_reviews() {
     assert_eq!(before["open"]["totalCount"], 0);
 
     // A need published: unmet.
-    let ke = app.recipient("KE");
-    let analysis = app
-        .ok(
-            &ke,
-            "mutation { createNeedsAnalysis(input: { recipientCountry: \"KE\", source: SELF_ASSESSMENT_QUESTIONNAIRE,
-                needs: [{ title: \"Prosecutors trained in mutual legal assistance\", priorityArea: INTERNATIONAL_COOPERATION,
-                          provisions: [\"UNTOC-18\"], assistanceTypes: [TRAINING] }] }) { id needs { id } } }",
-            json!({}),
-        )
-        .await["createNeedsAnalysis"]
-        .clone();
-    app.ok(
-        &ke,
-        "mutation($id: ID!) { publishNeedsAnalysis(id: $id) { status } }",
-        json!({ "id": analysis["id"] }),
-    )
-    .await;
-    let need = analysis["needs"][0]["id"].clone();
+    let need = json!(kenya_need(&app).await);
     let now = app.ok(&coordinator, DASHBOARD, json!({})).await;
     assert_eq!(now["unmet"]["totalCount"], 1);
     assert_eq!(cell(&now)["needs"]["unmet"], 1);

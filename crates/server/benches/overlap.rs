@@ -42,14 +42,7 @@ fn args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--activities" => {
-                out.sizes = it
-                    .next()
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter_map(|s| s.trim().parse().ok())
-                    .collect();
-            }
+            "--activities" => out.sizes = common::sizes(it.next()),
             "--postgres" => out.postgres = it.next(),
             "--requests" => out.requests = it.next().and_then(|s| s.parse().ok()).unwrap_or(300),
             "--no-sqlite" => out.sqlite = false,

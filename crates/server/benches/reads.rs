@@ -55,14 +55,7 @@ fn args() -> Args {
     while let Some(arg) = it.next() {
         let mut number = || it.next().and_then(|s| s.parse::<u64>().ok());
         match arg.as_str() {
-            "--activities" => {
-                out.sizes = it
-                    .next()
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter_map(|s| s.trim().parse().ok())
-                    .collect();
-            }
+            "--activities" => out.sizes = common::sizes(it.next()),
             "--postgres" => out.postgres = it.next(),
             "--no-sqlite" => out.sqlite = false,
             "--seconds" => out.seconds = number().unwrap_or(10),

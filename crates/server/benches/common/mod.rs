@@ -1,7 +1,16 @@
-//! What the benchmarks share: percentiles, and a fresh PostgreSQL database per run.
+//! What the benchmarks share: their size lists, percentiles, and a fresh PostgreSQL database
+//! per run.
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::time::Duration;
+
+/// Registry sizes from `--activities 10000,100000`.
+pub fn sizes(list: Option<String>) -> Vec<usize> {
+    list.unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
 
 /// The `p`th percentile of sorted durations, in milliseconds.
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
