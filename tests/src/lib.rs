@@ -15,9 +15,16 @@ use tokio::sync::OnceCell;
 /// The signing secret of every test server.
 pub const SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
 
+pub mod proxy;
+
 enum TestDb {
     Sqlite(PathBuf),
-    Postgres { server_url: String, name: String },
+    Postgres {
+        server_url: String,
+        name: String,
+    },
+    /// Another server's database, left for that server to remove.
+    Shared,
 }
 
 /// A running aidgraph on a fresh database.
@@ -29,6 +36,11 @@ pub struct TestApp {
     auth: Authenticator,
     client: reqwest::Client,
     db: TestDb,
+    /// Raised to stop the service as a signal would.
+    pub stopping: aidgraph_api::router::Stopping,
+    /// The database's URL as created, before any test changed it (for a replica).
+    pub direct_url: String,
+    config: Config,
 }
 
 static STALE_DROPPED: OnceCell<()> = OnceCell::const_new();
@@ -122,6 +134,20 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
+        Self::serve(config, db, url).await
+    }
+
+    /// A second server over this one's database, as another replica would be, reaching it by
+    /// `database_url`.
+    pub async fn replica(&self, database_url: &str) -> TestApp {
+        let config = Config {
+            database_url: database_url.to_owned(),
+            ..self.config.clone()
+        };
+        Self::serve(config, TestDb::Shared, self.direct_url.clone()).await
+    }
+
+    async fn serve(config: Config, db: TestDb, direct_url: String) -> TestApp {
         let store = aidgraph::app::connect_and_migrate(&config)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -130,7 +156,9 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("starting events: {e}"));
         let auth = aidgraph::app::authenticator(&config).unwrap_or_else(|e| panic!("{e:#}"));
-        let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
+        let stopping = aidgraph_api::router::Stopping::default();
+        let router =
+            aidgraph::app::build_router(&config, store.clone(), auth.clone(), stopping.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -144,12 +172,35 @@ impl TestApp {
             auth,
             client: reqwest::Client::new(),
             db,
+            stopping,
+            direct_url,
+            config,
         }
     }
 
     /// The server's base URL.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A token for `role`, scoped to `org` or `country`, that expires in `ttl_seconds` (or
+    /// expired that long ago, when negative).
+    pub fn token_for(
+        &self,
+        role: Role,
+        org: Option<&str>,
+        country: Option<&str>,
+        ttl_seconds: i64,
+    ) -> String {
+        self.auth
+            .issue(
+                &format!("tester:{}:short", role.as_str()),
+                role,
+                org,
+                country,
+                ttl_seconds,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A token for `role`, scoped to `org` or `country`.
@@ -234,6 +285,7 @@ impl TestApp {
             TestDb::Sqlite(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
+            TestDb::Shared => {}
             TestDb::Postgres { server_url, name } => {
                 if let Ok(admin) = Database::connect(server_url.as_str()).await {
                     let _ = admin

@@ -65,7 +65,8 @@ async fn batches_deep_queries_and_large_bodies_are_refused() {
     deep.push_str(" } } } }");
     let body = app.gql(&token, &deep, json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("nested too deep"), "{body}");
+    assert!(message.contains("levels deep; at most 16"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "depth", "{body}");
     assert_eq!(
         error_code(&body),
         Some("BAD_USER_INPUT"),
@@ -125,10 +126,11 @@ async fn ws_handshake(app: &TestApp, payload: serde_json::Value) -> Option<Strin
             let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             value["type"].as_str().map(str::to_owned)
         }
-        Ok(Message::Close(frame)) => Some(format!(
-            "close:{}",
-            frame.map(|f| f.reason.to_string()).unwrap_or_default()
-        )),
+        Ok(Message::Close(frame)) => Some(
+            frame
+                .map(|f| format!("close:{}:{}", u16::from(f.code), f.reason))
+                .unwrap_or_default(),
+        ),
         _ => None,
     }
 }
@@ -145,14 +147,14 @@ async fn websocket_connections_need_a_valid_token_in_connection_init() {
     );
     let refused = ws_handshake(&app, json!({})).await;
     assert!(
-        refused.as_deref() == Some("close:a bearer token is required"),
+        refused.as_deref() == Some("close:4403:Forbidden: a bearer token is required"),
         "refused without a token: {refused:?}"
     );
     let refused = ws_handshake(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
     assert!(
         refused
             .as_deref()
-            .is_some_and(|r| r.starts_with("close:the token is not valid")),
+            .is_some_and(|r| r.starts_with("close:4403:Forbidden: the token is not valid")),
         "refused with a bad token: {refused:?}"
     );
     app.cleanup().await;

@@ -353,24 +353,21 @@ async fn uploads_keep_providers_to_their_own_activities_and_report_malformed_fil
         json!({ "amount": "-500", "currency": "EUR" })
     );
 
-    // A file cut off mid-activity: what came before is stored, the broken one is not.
+    // A file cut off mid-activity stores nothing, not even the activities before the cut.
     let cut = SMALL
         .replace(" </iati-activity>\n</iati-activities>\n", "")
         .replace("DE-1-IMPORT-1", "DE-1-IMPORT-3");
-    let (status, summary) = upload(&app, Some(&coordinator), &cut).await;
-    assert_eq!(status, 200);
+    let (status, body) = upload(&app, Some(&coordinator), &cut).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
-        summary["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("malformed XML"),
-        "{summary}"
+        message.contains("malformed XML at line") && message.contains("nothing was stored"),
+        "{message}"
     );
-    assert_eq!(summary["created"], 1, "{summary}");
     let count = app
         .ok(&coordinator, "{ activities { totalCount } }", json!({}))
         .await;
-    assert_eq!(count["activities"]["totalCount"], 3);
+    assert_eq!(count["activities"]["totalCount"], 2);
 
     // Exports: IATI XML and CSV for a country.
     let client = reqwest::Client::new();
@@ -384,7 +381,7 @@ async fn uploads_keep_providers_to_their_own_activities_and_report_malformed_fil
         .await
         .unwrap_or_default();
     assert!(
-        xml.starts_with("<?xml") && xml.matches("<iati-activity").count() == 3,
+        xml.starts_with("<?xml") && xml.matches("<iati-identifier>").count() == 2,
         "{xml}"
     );
     let csv = client
@@ -401,7 +398,7 @@ async fn uploads_keep_providers_to_their_own_activities_and_report_malformed_fil
         lines[0].starts_with("iati_identifier,title,reporting_org"),
         "{csv}"
     );
-    assert_eq!(lines.len(), 3, "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
     assert!(
         csv.contains("KE Kenya (100%)")
             && csv.contains("15210 Security system management and reform (100%)"),

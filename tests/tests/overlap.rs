@@ -77,13 +77,21 @@ async fn flagged_pair() -> (TestApp, Value) {
 /// Reverts the newest migration and applies it again.
 async fn redo_last_migration(app: &TestApp) {
     use aidgraph_migrations::MigratorTrait;
-    let db = app.store.db();
+    // One connection for both steps, as an operator's migration run would use: a pooled
+    // connection still reading from before the revert could see the old schema.
+    let one = app
+        .store
+        .single_connection()
+        .await
+        .unwrap_or_else(|e| panic!("connecting: {e}"));
+    let db = one.db();
     aidgraph_migrations::Migrator::down(db, Some(1))
         .await
         .unwrap_or_else(|e| panic!("down: {e}"));
     aidgraph_migrations::Migrator::up(db, None)
         .await
         .unwrap_or_else(|e| panic!("up: {e}"));
+    drop(one.close().await);
 }
 
 fn reasons(flag: &Value) -> Vec<String> {

@@ -196,6 +196,12 @@ impl Authenticator {
 
     /// Verifies a token and reads its caller.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_until(token).map(|v| v.principal)
+    }
+
+    /// Verifies a token and reads its caller and until when it is honoured: its expiry plus
+    /// the [`LEEWAY_SECONDS`] allowed for clocks that disagree.
+    pub fn verify_until(&self, token: &str) -> Result<Verified, AuthError> {
         let (algorithm, key) = match &self.keys {
             Keys::Shared { decoding, .. } => (Algorithm::HS256, decoding),
             Keys::Public { algorithm, by_kid } => {
@@ -215,7 +221,7 @@ impl Authenticator {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| match e
             .kind()
         {
@@ -237,8 +243,27 @@ impl Authenticator {
             }
             _ => AuthError::Invalid("malformed token".into()),
         })?;
-        principal_of(data.claims)
+        let until =
+            chrono::DateTime::from_timestamp(data.claims.exp.saturating_add(LEEWAY_SECONDS), 0)
+                .ok_or_else(|| AuthError::Invalid("the expiry (exp) is out of range".into()))?;
+        Ok(Verified {
+            principal: principal_of(data.claims)?,
+            until,
+        })
     }
+}
+
+/// Seconds a token is still honoured after its expiry (and before its `nbf`), for clocks that
+/// disagree.
+pub const LEEWAY_SECONDS: i64 = 30;
+
+/// A verified token.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Who called.
+    pub principal: Principal,
+    /// When the token stops being honoured.
+    pub until: chrono::DateTime<chrono::Utc>,
 }
 
 fn principal_of(claims: Claims) -> Result<Principal, AuthError> {

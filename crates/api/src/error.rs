@@ -19,9 +19,19 @@ pub enum ApiError {
     BadInput(Violations),
     /// `CONFLICT`: stale `expectedVersion` or a taken identifier.
     Conflict(String),
+    /// `SERVICE_UNAVAILABLE`: the database cannot be reached; worth trying again shortly.
+    Unavailable,
     /// `INTERNAL`: the client sees only a reference; the cause is in the log.
     Internal,
 }
+
+/// What a client is told when the database cannot be reached.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the registry's database cannot be reached just now; try again in a few seconds";
+
+/// Seconds a client is asked to wait (`Retry-After`) before trying again after
+/// `SERVICE_UNAVAILABLE`.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 impl ApiError {
     /// A single-field input error.
@@ -51,12 +61,14 @@ impl From<std::sync::Arc<StoreError>> for ApiError {
 impl From<&StoreError> for ApiError {
     fn from(e: &StoreError) -> Self {
         match e {
-            StoreError::NotFound { entity, key } => {
-                ApiError::NotFound(format!("{entity} {key} not found"))
-            }
+            StoreError::NotFound { entity, key } => ApiError::NotFound(not_found(entity, key)),
             StoreError::Forbidden(m) => ApiError::Forbidden(m.clone()),
             StoreError::Invalid(v) => ApiError::BadInput(v.clone()),
             StoreError::Conflict(m) => ApiError::Conflict(m.clone()),
+            StoreError::Database(cause) if e.is_unavailable() => {
+                tracing::warn!(error = %cause, "the database cannot be reached");
+                ApiError::Unavailable
+            }
             StoreError::Database(cause) => {
                 tracing::error!(error = %cause, "database error while handling a request");
                 ApiError::Internal
@@ -77,6 +89,7 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::NotFound(m) => ("NOT_FOUND", m.clone()),
             ApiError::BadInput(v) => ("BAD_USER_INPUT", format!("invalid input: {v}")),
             ApiError::Conflict(m) => ("CONFLICT", m.clone()),
+            ApiError::Unavailable => ("SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE.to_owned()),
             ApiError::Internal => ("INTERNAL", "internal error".to_owned()),
         };
         async_graphql::Error::new(message).extend_with(|_, ext| {
@@ -100,6 +113,18 @@ impl From<ApiError> for async_graphql::Error {
                 ext.set("violations", Value::List(list));
             }
         })
+    }
+}
+
+/// A not-found message in the client's terms: a record asked for by row id is named by the
+/// global id the client knows it by.
+fn not_found(entity: &str, key: &str) -> String {
+    match (crate::ids::Kind::of_entity(entity), key.parse::<i64>()) {
+        (Some(kind), Ok(id)) => format!(
+            "there is no {entity} with id `{}`, or it is not visible to you",
+            crate::ids::encode(kind, id).as_str()
+        ),
+        _ => format!("there is no {entity} `{key}`, or it is not visible to you"),
     }
 }
 

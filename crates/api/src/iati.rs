@@ -55,14 +55,61 @@ pub enum ImportError {
     /// The caller may not import.
     #[error("{0}")]
     Forbidden(String),
+    /// The document is not well-formed, or not IATI; nothing was stored.
+    #[error("{0}; nothing was stored")]
+    Unreadable(ReadError),
+    /// The file could not be opened or read.
+    #[error("{0}")]
+    Io(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Imports every activity of an `iati-activities` stream. A provider imports only activities
-/// it reports (others are skipped); coordinators and admins import any. `progress` is called
-/// after each activity.
+/// Reads a whole document without storing anything: how many activities it holds, or why it
+/// is not a well-formed IATI document (with the line).
+pub async fn check<R: AsyncBufRead + Unpin>(source: R) -> Result<u64, ReadError> {
+    let mut reader = IatiReader::new(source);
+    let mut activities = 0;
+    while reader.next_activity().await?.is_some() {
+        activities += 1;
+    }
+    Ok(activities)
+}
+
+/// Imports an IATI file: first read whole, so that a document that is not well-formed (or not
+/// IATI) stores nothing; then imported as [`import`] does.
+pub async fn import_file(
+    store: &Store,
+    who: &Principal,
+    path: &std::path::Path,
+    progress: impl FnMut(&ImportSummary),
+) -> Result<ImportSummary, ImportError> {
+    let open = || async {
+        tokio::fs::File::open(path)
+            .await
+            .map(|f| tokio::io::BufReader::with_capacity(64 * 1024, f))
+            .map_err(|e| ImportError::Io(format!("cannot read {}: {e}", path.display())))
+    };
+    if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
+        return Err(forbidden());
+    }
+    check(open().await?)
+        .await
+        .map_err(ImportError::Unreadable)?;
+    import(store, who, open().await?, progress).await
+}
+
+fn forbidden() -> ImportError {
+    ImportError::Forbidden(
+        "only providers, coordinators and administrators import IATI data".into(),
+    )
+}
+
+/// Imports every activity of an `iati-activities` stream as it is read. A provider imports
+/// only activities it reports (others are skipped); coordinators and admins import any.
+/// `progress` is called after each activity. A stream that breaks stops the import with
+/// `error` set, keeping what was stored before; [`import_file`] reads a file whole first.
 pub async fn import<R: AsyncBufRead + Unpin>(
     store: &Store,
     who: &Principal,
@@ -70,9 +117,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
     mut progress: impl FnMut(&ImportSummary),
 ) -> Result<ImportSummary, ImportError> {
     if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
-        return Err(ImportError::Forbidden(
-            "only providers, coordinators and administrators import IATI data".into(),
-        ));
+        return Err(forbidden());
     }
     let mut reader = IatiReader::new(source);
     let mut summary = ImportSummary::default();

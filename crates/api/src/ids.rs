@@ -32,6 +32,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    const ALL: [Kind; 10] = [
+        Kind::Organisation,
+        Kind::Activity,
+        Kind::NeedsAnalysis,
+        Kind::Need,
+        Kind::OverlapFlag,
+        Kind::Evaluation,
+        Kind::Mission,
+        Kind::AnalyticWork,
+        Kind::Contribution,
+        Kind::CoordinationMechanism,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Kind::Organisation => "Organisation",
@@ -47,21 +61,33 @@ impl Kind {
         }
     }
 
+    /// The kind in the registry's words, with its article: "an activity".
+    pub fn described(self) -> &'static str {
+        match self {
+            Kind::Organisation => "an organisation",
+            Kind::Activity => "an activity",
+            Kind::NeedsAnalysis => "a needs analysis",
+            Kind::Need => "a need",
+            Kind::OverlapFlag => "an overlap flag",
+            Kind::Evaluation => "an evaluation",
+            Kind::Mission => "a mission",
+            Kind::AnalyticWork => "a piece of analytic work",
+            Kind::Contribution => "a contribution",
+            Kind::CoordinationMechanism => "a coordination mechanism",
+        }
+    }
+
+    /// The kind a storage error names ("needs analysis"), if it has global ids.
+    pub fn of_entity(entity: &str) -> Option<Self> {
+        Kind::ALL.into_iter().find(|k| {
+            k.described()
+                .split_once(' ')
+                .is_some_and(|(_, rest)| rest == entity)
+        })
+    }
+
     fn parse(name: &str) -> Option<Self> {
-        [
-            Kind::Organisation,
-            Kind::Activity,
-            Kind::NeedsAnalysis,
-            Kind::Need,
-            Kind::OverlapFlag,
-            Kind::Evaluation,
-            Kind::Mission,
-            Kind::AnalyticWork,
-            Kind::Contribution,
-            Kind::CoordinationMechanism,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -84,7 +110,7 @@ pub fn decode(id: &ID, kind: Kind, field: &str) -> Result<i64, ApiError> {
         Some((k, n)) if k == kind => Ok(n),
         _ => Err(ApiError::bad_input(
             field,
-            format!("`{}` is not the id of a {}", id.as_str(), kind.name()),
+            format!("`{}` is not the id of {}", id.as_str(), kind.described()),
         )),
     }
 }
@@ -98,7 +124,7 @@ pub fn decode_all(ids: &[ID], kind: Kind, field: &str) -> Result<Vec<i64>, ApiEr
             Some((k, n)) if k == kind => out.push(n),
             _ => violations.push(
                 format!("{field}[{i}]"),
-                format!("`{}` is not the id of a {}", id.as_str(), kind.name()),
+                format!("`{}` is not the id of {}", id.as_str(), kind.described()),
             ),
         }
     }
@@ -132,6 +158,17 @@ mod tests {
         assert_eq!(decode_any(&id), Some((Kind::Activity, 42)));
         assert!(decode(&id, Kind::Need, "id").is_err());
         assert!(decode_any(&ID("garbage".into())).is_none());
+    }
+
+    #[test]
+    fn storage_entities_map_to_kinds() {
+        assert_eq!(Kind::of_entity("needs analysis"), Some(Kind::NeedsAnalysis));
+        assert_eq!(Kind::of_entity("activity"), Some(Kind::Activity));
+        assert_eq!(
+            Kind::of_entity("coordination mechanism"),
+            Some(Kind::CoordinationMechanism)
+        );
+        assert_eq!(Kind::of_entity("organisation reference"), None);
     }
 
     #[test]

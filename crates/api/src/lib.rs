@@ -9,6 +9,7 @@ pub mod loaders;
 pub mod response_cache;
 pub mod router;
 pub mod schema;
+pub mod ws;
 
 pub use router::{AppState, router};
 pub use schema::{AppSchema, Limits, build_schema, sdl};

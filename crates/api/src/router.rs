@@ -1,5 +1,5 @@
 //! The HTTP surface: `POST /graphql` (one operation per request; batches are refused),
-//! GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws` (token in `connection_init`),
+//! GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws` (see [`crate::ws`]),
 //! `GET /schema.graphql`, `/healthz` and `/readyz`, behind body-size, timeout, request-id and
 //! tracing layers.
 
@@ -9,8 +9,8 @@ use crate::response_cache::{CacheKey, ResponseCache, is_query};
 use crate::schema::AppSchema;
 use aidgraph_persistence::Store;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{Data, ParseRequestError, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{ParseRequestError, ServerError};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -49,30 +49,84 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Answers to read-only operations kept by registry version; `None` keeps none.
     pub responses: Option<Arc<ResponseCache>>,
+    /// Raised when the service begins to stop.
+    pub stopping: Stopping,
+}
+
+/// Spends one request of `subject`'s budget; when it is spent, how long until the next.
+pub(crate) fn spend(state: &AppState, subject: &str) -> Result<(), Duration> {
+    if state.limiter.len() > 100_000 {
+        state.limiter.retain_recent();
+    }
+    state
+        .limiter
+        .check_key(&subject.to_owned())
+        .map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
 }
 
 /// A 429 response when the caller has spent its request budget.
 fn rate_limited(state: &AppState, subject: &str) -> Option<Response> {
-    if state.limiter.len() > 100_000 {
-        state.limiter.retain_recent();
+    let wait = spend(state, subject).err()?;
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "too many requests; slow down".into(),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
-    match state.limiter.check_key(&subject.to_owned()) {
-        Ok(()) => None,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "too many requests; slow down".into(),
-            );
-            if let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Some(response)
+    Some(response)
+}
+
+/// Tells open sockets that the service is stopping, and counts them until they have closed.
+#[derive(Clone, Debug)]
+pub struct Stopping {
+    signal: Arc<tokio::sync::watch::Sender<bool>>,
+    sockets: tokio_util::task::TaskTracker,
+}
+
+impl Default for Stopping {
+    fn default() -> Self {
+        Stopping {
+            signal: Arc::new(tokio::sync::watch::channel(false).0),
+            sockets: tokio_util::task::TaskTracker::new(),
         }
+    }
+}
+
+impl Stopping {
+    /// Asks every open socket to complete its operations and close (1001).
+    pub fn begin(&self) {
+        self.signal.send_replace(true);
+    }
+
+    /// Waits until every socket has closed, or `deadline` has passed; whether they all did.
+    pub async fn sockets_closed(&self, deadline: Duration) -> bool {
+        self.sockets.close();
+        tokio::time::timeout(deadline, self.sockets.wait())
+            .await
+            .is_ok()
+    }
+
+    /// Waits until the service begins to stop.
+    pub async fn begun(&self) {
+        let mut receiver = self.signal.subscribe();
+        // The sender lives as long as `self`, so this ends only when stopping begins.
+        drop(receiver.wait_for(|stop| *stop).await);
+    }
+
+    /// A receiver that turns `true` when the service begins to stop.
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.signal.subscribe()
+    }
+
+    /// Held by a socket while it is open.
+    pub(crate) fn socket(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.sockets.token()
     }
 }
 
@@ -202,7 +256,10 @@ async fn graphql(
     }
     let request = request.into_inner();
     let kept = match &state.responses {
-        Some(cache) => kept_answer(&state, cache, &request, &principal).await,
+        Some(cache) => match kept_answer(&state, cache, &request, &principal).await {
+            Ok(kept) => kept,
+            Err(unavailable) => return unavailable,
+        },
         None => Kept::No,
     };
     if let Kept::Found(answer) = kept {
@@ -216,6 +273,14 @@ async fn graphql(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     label_errors(&mut response.errors, request_id);
+    if response.errors.iter().any(is_unavailable) {
+        let mut answer = GraphQLResponse::from(response).into_response();
+        *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after());
+        return answer;
+    }
     if let (Kept::Missing(key, version, day), Some(cache)) = (kept, &state.responses)
         && response.is_ok()
         && response.http_headers.is_empty()
@@ -244,29 +309,77 @@ enum Kept {
 }
 
 /// Looks `request` up in `cache`. The registry version is read before the request runs, so an
-/// answer is kept under a version no newer than the data it was computed from.
+/// answer is kept under a version no newer than the data it was computed from. When the
+/// database cannot be reached, the answer is a 503.
 async fn kept_answer(
     state: &AppState,
     cache: &ResponseCache,
     request: &async_graphql::Request,
     who: &aidgraph_domain::access::Principal,
-) -> Kept {
+) -> Result<Kept, Response> {
     let Some(key) = CacheKey::of(request, who) else {
-        return Kept::No;
+        return Ok(Kept::No);
     };
     let version = match state.store.registry_version().await {
         Ok(v) => v,
+        Err(e) if aidgraph_persistence::error::db_unavailable(&e) => {
+            tracing::warn!(error = %e, "the database cannot be reached");
+            return Err(unavailable());
+        }
         Err(e) => {
             tracing::warn!(error = %e, "the registry version could not be read; answering without the cache");
-            return Kept::No;
+            return Ok(Kept::No);
         }
     };
     let day = aidgraph_persistence::overlap::today();
-    match cache.get(&key, version, day) {
+    Ok(match cache.get(&key, version, day) {
         Some(answer) => Kept::Found(answer),
         None if is_query(request) => Kept::Missing(key, version, day),
         None => Kept::No,
+    })
+}
+
+/// Whether an error says the database could not be reached.
+fn is_unavailable(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .is_some_and(
+            |code| matches!(code, async_graphql::Value::String(c) if c == "SERVICE_UNAVAILABLE"),
+        )
+}
+
+fn retry_after() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from(crate::error::RETRY_AFTER_SECONDS)
+}
+
+/// A 503 with `Retry-After`: the database cannot be reached.
+fn unavailable() -> Response {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+        crate::error::UNAVAILABLE_MESSAGE.into(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after());
+    response
+}
+
+/// The answer to a store failure outside GraphQL: 503 when the database cannot be reached,
+/// otherwise a logged internal error.
+fn store_failure(e: &aidgraph_persistence::StoreError, what: &str) -> Response {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "{what}: the database cannot be reached");
+        return unavailable();
     }
+    tracing::error!(error = %e, "{what} failed");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error".into(),
+    )
 }
 
 /// A serialised GraphQL answer, labelled as `GraphQLResponse` labels one.
@@ -283,6 +396,14 @@ fn graphql_json(body: axum::body::Bytes) -> Response {
 /// is also on the log line of their cause.
 fn label_errors(errors: &mut [ServerError], request_id: &str) {
     for error in errors {
+        if let Some(plain) = plain_syntax_error(&error.message) {
+            error.message = plain;
+        }
+        if let Some((before, _)) = error.message.split_once(DECIMAL_FAILURE) {
+            error.message = format!(
+                "{before}not a decimal number aidgraph can hold (at most 28 significant digits)"
+            );
+        }
         let extensions = error.extensions.get_or_insert_with(Default::default);
         match extensions.get("code") {
             None => extensions.set("code", "BAD_USER_INPUT"),
@@ -293,6 +414,24 @@ fn label_errors(errors: &mut [ServerError], request_id: &str) {
             Some(_) => {}
         }
     }
+}
+
+/// How the decimal scalar's own parser words a failure; what follows is its library's wording.
+const DECIMAL_FAILURE: &str = "Failed to parse \"Decimal\"";
+
+/// A parser's error drawn as source art (` --> 1:3 | … ^--- = expected name`) in one line:
+/// what was expected and where. `None` for any other message.
+fn plain_syntax_error(message: &str) -> Option<String> {
+    let at = message.trim_start().strip_prefix("-->")?;
+    let place = at.lines().next()?.trim();
+    let expected = message
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("= "))
+        .unwrap_or("something else");
+    let (line, column) = place.split_once(':')?;
+    Some(format!(
+        "the query is not valid GraphQL: at line {line}, column {column}, {expected}"
+    ))
 }
 
 fn caller(
@@ -319,10 +458,18 @@ async fn iati_import(
     if let Some(limited) = rate_limited(&state, &who.subject) {
         return limited;
     }
-    let stream =
-        futures_util::TryStreamExt::map_err(body.into_data_stream(), std::io::Error::other);
-    let reader = tokio::io::BufReader::new(tokio_util::io::StreamReader::new(stream));
-    match crate::iati::import(&state.store, &who, reader, |_| {}).await {
+    // The body is kept in a file of its own first: a document that turns out not to be
+    // well-formed (or not IATI) must store nothing, so it is read whole before anything is.
+    let spool = Spool::new();
+    if let Err(e) = spool.fill(body).await {
+        tracing::warn!(error = %e, "an IATI upload could not be received");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the upload was cut off before its end; nothing was stored".into(),
+        );
+    }
+    match crate::iati::import_file(&state.store, &who, &spool.path, |_| {}).await {
         Ok(summary) => {
             tracing::info!(
                 read = summary.read,
@@ -335,14 +482,52 @@ async fn iati_import(
         Err(crate::iati::ImportError::Forbidden(m)) => {
             error_response(StatusCode::FORBIDDEN, "FORBIDDEN", m)
         }
-        Err(crate::iati::ImportError::Store(e)) => {
-            tracing::error!(error = %e, "IATI import failed");
+        Err(e @ crate::iati::ImportError::Unreadable(_)) => {
+            error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", e.to_string())
+        }
+        Err(crate::iati::ImportError::Io(e)) => {
+            tracing::error!(error = %e, "reading a received IATI upload failed");
             error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
                 "internal error".into(),
             )
         }
+        Err(crate::iati::ImportError::Store(e)) => store_failure(&e, "IATI import"),
+    }
+}
+
+/// A received upload, in a file removed when this is dropped.
+struct Spool {
+    path: std::path::PathBuf,
+}
+
+impl Spool {
+    fn new() -> Self {
+        Spool {
+            path: std::env::temp_dir()
+                .join(format!("aidgraph-upload-{}.xml", uuid::Uuid::new_v4())),
+        }
+    }
+
+    /// Writes the whole body to the file.
+    async fn fill(&self, body: axum::body::Body) -> std::io::Result<()> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::File::create(&self.path).await?;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk.map_err(std::io::Error::other)?)
+                .await?;
+        }
+        file.flush().await
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        // Absent when the body never arrived; nothing else can be done about a leftover.
+        drop(std::fs::remove_file(&self.path));
     }
 }
 
@@ -386,14 +571,7 @@ async fn export_with(
     };
     match result {
         Ok(_) => ([(header::CONTENT_TYPE, content_type)], out).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "export failed");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "internal error".into(),
-            )
-        }
+        Err(e) => store_failure(&e, "export"),
     }
 }
 
@@ -432,47 +610,34 @@ async fn graphiql() -> Html<String> {
     )
 }
 
-/// Reads the token from a `connection_init` payload: `{"Authorization": "Bearer …"}`,
-/// `{"authorization": …}` or `{"token": …}`.
-fn token_from_payload(payload: &serde_json::Value) -> Option<String> {
-    let value = payload
-        .get("Authorization")
-        .or_else(|| payload.get("authorization"))
-        .or_else(|| payload.get("token"))?
-        .as_str()?;
-    Some(
-        value
-            .strip_prefix("Bearer ")
-            .unwrap_or(value)
-            .trim()
-            .to_owned(),
-    )
-}
-
 async fn graphql_ws(
     State(state): State<AppState>,
-    protocol: GraphQLProtocol,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            let auth = state.auth.clone();
-            let store = state.store.clone();
-            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = token_from_payload(&payload)
-                        .ok_or_else(|| async_graphql::Error::new(AuthError::Missing.to_string()))?;
-                    let principal = auth
-                        .verify(&token)
-                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    let mut data = Data::default();
-                    data.insert(loaders::for_request(store, principal.clone()));
-                    data.insert(principal);
-                    Ok(data)
-                })
-                .serve()
-        })
+    let upgrade = upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS);
+    let Some(protocol) = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(|p| p.parse::<async_graphql::http::WebSocketProtocols>().ok())
+    else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the WebSocket subprotocol must be graphql-transport-ws or graphql-ws".into(),
+        );
+    };
+    // Apollo-style clients send the token on the upgrade request; others in `connection_init`.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| bearer(Some(v)).ok())
+        .map(str::to_owned);
+    let open = state.stopping.socket();
+    upgrade.on_upgrade(move |socket| async move {
+        crate::ws::serve(socket, state, protocol, token).await;
+        drop(open);
+    })
 }
 
 async fn schema_sdl(State(state): State<AppState>) -> impl IntoResponse {
@@ -486,12 +651,54 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers within two seconds.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "database is not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
+    let not_ready = |why: String| {
+        tracing::warn!(error = %why, "not ready: the database cannot be reached");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, retry_after())],
+            "database unavailable",
+        )
+            .into_response()
+    };
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => not_ready(e.to_string()),
+        Err(_) => not_ready("no answer within 2 s".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_lose_their_source_art() {
+        let art = " --> 1:3\n  |\n1 | { foo(\n  |   ^---\n  |\n  = expected name";
+        assert_eq!(
+            plain_syntax_error(art).as_deref(),
+            Some("the query is not valid GraphQL: at line 1, column 3, expected name")
+        );
+        assert_eq!(plain_syntax_error("unknown field"), None);
+    }
+
+    #[test]
+    fn decimal_failures_lose_their_library_wording() {
+        let mut errors = vec![ServerError::new(
+            "Invalid value for argument \"amount\", Failed to parse \"Decimal\": Scale exceeds the maximum precision allowed: 400 > 28",
+            None,
+        )];
+        label_errors(&mut errors, "r1");
+        assert!(
+            !errors[0].message.contains("Scale"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[0].message.contains("amount"),
+            "{}",
+            errors[0].message
+        );
     }
 }

@@ -80,6 +80,12 @@ pub struct IatiReader<R> {
     pub version: String,
     started: bool,
     finished: bool,
+    /// Whether the document's root is `iati-activities`, whose end tag must come.
+    rooted: bool,
+    /// Elements open between activities (ignored, but their end tags are not the root's).
+    open_outside: u32,
+    /// Whether `</iati-activities>` was read.
+    closed: bool,
 }
 
 fn count_lines(text: &str) -> u64 {
@@ -128,6 +134,9 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
             version: String::new(),
             started: false,
             finished: false,
+            rooted: false,
+            open_outside: 0,
+            closed: false,
         }
     }
 
@@ -169,6 +178,7 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                         self.started = true;
                         match element.name.as_str() {
                             "iati-activities" => {
+                                self.rooted = !empty;
                                 self.version = element.attr("version").unwrap_or("").to_owned();
                                 self.line += raw_lines;
                                 if empty {
@@ -196,6 +206,8 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                                 }));
                             }
                             stack.push(element);
+                        } else if !empty {
+                            self.open_outside += 1;
                         }
                         // Anything else between activities is ignored.
                     } else if element.name.contains(':') {
@@ -213,6 +225,12 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                 Event::End(_) => {
                     if skipping > 0 {
                         skipping -= 1;
+                    } else if stack.is_empty() {
+                        if self.open_outside > 0 {
+                            self.open_outside -= 1;
+                        } else {
+                            self.closed = true;
+                        }
                     } else if let Some(done) = stack.pop() {
                         match stack.last_mut() {
                             Some(parent) => parent.children.push(done),
@@ -263,7 +281,14 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                         return Err(self.malformed("the document ends inside an activity"));
                     }
                     if !self.started {
-                        return Err(self.malformed("the document is empty"));
+                        return Err(self.malformed(
+                            "the document holds no XML element (an IATI file starts with <iati-activities>)",
+                        ));
+                    }
+                    if self.rooted && !self.closed {
+                        return Err(self.malformed(
+                            "the document ends before </iati-activities>: it was cut short",
+                        ));
                     }
                     return Ok(None);
                 }
@@ -312,6 +337,21 @@ mod tests {
         assert!(matches!(
             read_all("<html></html>").await,
             Err(ReadError::NotIati(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn documents_cut_between_activities_end_with_an_error() {
+        let whole = "<iati-activities version=\"2.03\"><x>note</x><iati-activity><iati-identifier>A</iati-identifier></iati-activity></iati-activities>";
+        assert!(read_all(whole).await.is_ok());
+        let cut = "<iati-activities version=\"2.03\"><iati-activity><iati-identifier>A</iati-identifier></iati-activity>";
+        assert!(matches!(
+            read_all(cut).await,
+            Err(ReadError::Malformed { .. })
+        ));
+        assert!(matches!(
+            read_all("code,title\n1,x\n").await,
+            Err(ReadError::Malformed { .. })
         ));
     }
 }

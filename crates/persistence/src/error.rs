@@ -46,6 +46,45 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, refusing connections, or
+    /// no pooled connection free in time): the request may succeed if tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => db_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database error means the database could not be reached, rather than that the
+/// statement failed.
+pub fn db_unavailable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let cause = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => cause,
+        _ => return false,
+    };
+    match &**cause {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Protocol(_) => true,
+        // Class 08: connection exception; 57P01-57P03: the server is shutting down or
+        // starting; 53300: too many connections.
+        Sqlx::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
 impl From<Violations> for StoreError {
     fn from(v: Violations) -> Self {
         StoreError::Invalid(v)

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::store::rows_per_statement;
 use chrono::Utc;
 use sea_orm::sea_query::Query;
+use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -270,38 +271,12 @@ impl EventBus {
         let last = last_id(&db).await?.unwrap_or(0);
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {
-                let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
-                    .await
-                    .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
-                listener
-                    .listen(CHANNEL)
-                    .await
-                    .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
-                let bus = self.clone();
-                tokio::spawn(async move {
-                    let mut failures = 0;
-                    loop {
-                        match listener.recv().await {
-                            Ok(note) => {
-                                failures = 0;
-                                let range = note.payload().split_once('-').and_then(|(a, b)| {
-                                    Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?))
-                                });
-                                if let Some((first, last)) = range {
-                                    bus.publish_rows(&db, first - 1, Some(last)).await;
-                                }
-                            }
-                            Err(e) => {
-                                failures += 1;
-                                if failures > 5 {
-                                    tracing::warn!(error = %e, "event listener stopped");
-                                    return;
-                                }
-                                tokio::time::sleep(Duration::from_millis(200)).await;
-                            }
-                        }
-                    }
-                });
+                let listener = listen(url).await.map_err(|e| {
+                    StoreError::Database(sea_orm::DbErr::Custom(format!(
+                        "listening for events: {e}"
+                    )))
+                })?;
+                tokio::spawn(self.clone().relay(db, url.to_owned(), listener, last));
             }
             _ => {
                 let bus = self.clone();
@@ -315,7 +290,7 @@ impl EventBus {
                         if db.ping().await.is_err() {
                             return;
                         }
-                        last = bus.publish_rows(&db, last, None).await;
+                        last = bus.publish_rows(&db, last, None, None).await;
                     }
                 });
             }
@@ -323,8 +298,63 @@ impl EventBus {
         Ok(())
     }
 
-    /// Broadcasts outbox rows after `after` (up to `until`); returns the last id sent.
-    async fn publish_rows(&self, db: &DatabaseConnection, after: i64, until: Option<i64>) -> i64 {
+    /// Relays PostgreSQL's notifications for as long as the process lives. When the
+    /// connection is lost, notifications sent meanwhile are lost with it, but not their rows:
+    /// once listening again (retrying with backoff for as long as it takes), the rows
+    /// committed since are read from the outbox and published, each once.
+    async fn relay(
+        self,
+        db: DatabaseConnection,
+        url: String,
+        mut listener: PgListener,
+        mut high: i64,
+    ) {
+        let mut sent = Recent::default();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) => {
+                    let range = note
+                        .payload()
+                        .split_once('-')
+                        .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)));
+                    if let Some((first, last)) = range {
+                        self.publish_rows(&db, first - 1, Some(last), Some(&mut sent))
+                            .await;
+                        high = high.max(last);
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    tracing::warn!("the event listener lost its database connection; reconnecting");
+                    listener = listen_again(&url).await;
+                    // Transactions commit out of id order, so a margin before the highest id
+                    // seen is read again; rows already sent are passed over.
+                    let mut after = high.saturating_sub(CATCH_UP_MARGIN).max(0);
+                    loop {
+                        let last = self.publish_rows(&db, after, None, Some(&mut sent)).await;
+                        if last == after {
+                            break;
+                        }
+                        after = last;
+                    }
+                    high = high.max(after);
+                    tracing::info!(
+                        up_to = high,
+                        "the event listener is back; missed events published"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Broadcasts outbox rows after `after` (up to `until`), passing over those in `sent` (and
+    /// noting the others there); returns the last id read.
+    async fn publish_rows(
+        &self,
+        db: &DatabaseConnection,
+        after: i64,
+        until: Option<i64>,
+        mut sent: Option<&mut Recent>,
+    ) -> i64 {
         if self.sender.receiver_count() == 0 {
             // No one listens, and a subscriber hears only what commits after it subscribed:
             // the rows up to the last one committed are passed over unread, if still no one
@@ -362,6 +392,11 @@ impl EventBus {
         let mut last = after;
         for row in rows {
             last = row.id;
+            if let Some(sent) = sent.as_deref_mut()
+                && !sent.insert(row.id)
+            {
+                continue;
+            }
             match events_of(row) {
                 // No subscriber is not an error.
                 Ok(events) => {
@@ -373,6 +408,57 @@ impl EventBus {
             }
         }
         last
+    }
+}
+
+/// How many ids before the highest one seen are read again after the listener reconnects.
+const CATCH_UP_MARGIN: i64 = 1000;
+
+/// The ids of the outbox rows published most recently, so none is sent twice.
+#[derive(Debug, Default)]
+struct Recent {
+    order: std::collections::VecDeque<i64>,
+    ids: std::collections::HashSet<i64>,
+}
+
+impl Recent {
+    const CAPACITY: usize = 20_000;
+
+    /// Notes `id`; false when it was already noted.
+    fn insert(&mut self, id: i64) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+}
+
+/// A listener on [`CHANNEL`].
+async fn listen(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// A listener on [`CHANNEL`] once the database takes connections again: retried with backoff
+/// from half a second to 30 seconds, each failure logged.
+async fn listen_again(url: &str) -> PgListener {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match listen(url).await {
+            Ok(listener) => return listener,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "the event listener cannot reach the database");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
     }
 }
 

@@ -22,4 +22,5 @@ pub mod vocabulary;
 
 pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest};
+pub use sea_orm::sqlx;
 pub use store::Store;

@@ -81,9 +81,20 @@ impl Store {
     /// on the disk twice, some 30 ms, before answering. Commits still checkpoint past 64 MiB,
     /// should the task fall behind.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
-        let mut store = Self::open(url, max_connections, true).await?;
+        Self::connect_with(url, max_connections, Duration::from_secs(30)).await
+    }
+
+    /// Like [`Store::connect`], with the longest a caller waits for a pooled connection: while
+    /// the database is down, each call fails after `acquire_timeout` with an error for which
+    /// [`StoreError::is_unavailable`](crate::StoreError::is_unavailable) holds.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbErr> {
+        let mut store = Self::open(url, max_connections, true, acquire_timeout).await?;
         if store.backend() == DatabaseBackend::Sqlite && !store.is_in_memory() {
-            let own = Self::open(url, 1, false).await?;
+            let own = Self::open(url, 1, false, acquire_timeout).await?;
             let checkpointer = Arc::new(Checkpointer::default());
             let task = tokio::spawn(checkpoint_on_wake(own.db, Arc::downgrade(&checkpointer)));
             if let Ok(mut slot) = checkpointer.task.lock() {
@@ -96,17 +107,23 @@ impl Store {
 
     /// A pool, on SQLite with the inline checkpoint threshold of a store that has a background
     /// checkpointer when `backstop` is set.
-    async fn open(url: &str, max_connections: u32, backstop: bool) -> Result<Self, DbErr> {
+    async fn open(
+        url: &str,
+        max_connections: u32,
+        backstop: bool,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(acquire_timeout.min(Duration::from_secs(10)))
+            .acquire_timeout(acquire_timeout)
             // A ping on every checkout is a round trip per query: a dry run in a crowded
-            // country makes several. Only a connection idle long enough for the server or a
-            // proxy to have dropped it is tested.
-            .test_before_acquire_if_idle_for(Duration::from_secs(30))
+            // country makes several. Only a connection idle for a second is tested: under
+            // load none is, and after a database restart (which takes longer than that)
+            // every stale connection is, so it is replaced instead of failing a request.
+            .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(move |opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -158,7 +175,7 @@ impl Store {
         if self.is_in_memory() {
             return Ok(self.clone());
         }
-        let one = Store::open(&self.url, 1, false).await?;
+        let one = Store::open(&self.url, 1, false, Duration::from_secs(30)).await?;
         if one.backend() == DatabaseBackend::Sqlite {
             for pragma in [
                 "PRAGMA cache_size = -524288",

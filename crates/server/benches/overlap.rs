@@ -110,7 +110,12 @@ async fn run(
     let warmed = aidgraph_persistence::overlap::warm_cache(&store).await?;
     let warm = started.elapsed().as_secs_f64();
     let auth = aidgraph::app::authenticator(&config)?;
-    let router = aidgraph::app::build_router(&config, store.clone(), auth.clone());
+    let router = aidgraph::app::build_router(
+        &config,
+        store.clone(),
+        auth.clone(),
+        aidgraph_api::router::Stopping::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {

@@ -12,11 +12,104 @@ use jsonwebtoken::Algorithm;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Connects to the configured database.
+/// Connects to the configured database; when it cannot be reached, the error says where
+/// and why.
 pub async fn connect(config: &Config) -> anyhow::Result<Store> {
-    Store::connect(&config.database_url, config.db_max_connections)
-        .await
-        .with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+    if let Err(unreachable) = probe(config).await {
+        bail!("{unreachable}");
+    }
+    open_pool(config).await
+}
+
+/// Connects to the configured database, waiting for it as long as it takes: a database that
+/// is starting (or not reachable yet) is tried again with backoff from 1 to 30 seconds, and
+/// each attempt logs where and why it failed. A database that refuses the credentials or
+/// does not exist fails at once.
+pub async fn connect_when_ready(config: &Config) -> anyhow::Result<Store> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match probe(config).await {
+            Ok(()) => return open_pool(config).await,
+            Err(unreachable) if !unreachable.lasting => bail!("{unreachable}"),
+            Err(unreachable) => tracing::warn!(
+                host = %unreachable.host,
+                port = unreachable.port,
+                cause = %unreachable.cause,
+                retry_in_secs = wait.as_secs(),
+                "the database cannot be reached; trying again"
+            ),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+async fn open_pool(config: &Config) -> anyhow::Result<Store> {
+    Store::connect_with(
+        &config.database_url,
+        config.db_max_connections,
+        Duration::from_secs(config.db_acquire_timeout_secs),
+    )
+    .await
+    .with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+}
+
+/// Why the database could not be reached.
+#[derive(Debug)]
+pub struct Unreachable {
+    host: String,
+    port: u16,
+    cause: String,
+    /// Whether trying again later may help (not for refused credentials or a missing database).
+    lasting: bool,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the database at {}:{} (DATABASE_URL) cannot be reached: {}",
+            self.host, self.port, self.cause
+        )
+    }
+}
+
+/// One connection attempt to a PostgreSQL database, for its real cause of failure (a pool
+/// says only that it timed out). A SQLite file needs none.
+async fn probe(config: &Config) -> Result<(), Unreachable> {
+    use aidgraph_persistence::sqlx::{ConnectOptions, Connection};
+    if !config.database_url.starts_with("postgres") {
+        return Ok(());
+    }
+    let options =
+        crate::config::postgres_options(&config.database_url).map_err(|e| Unreachable {
+            host: String::new(),
+            port: 0,
+            cause: e.to_string(),
+            lasting: false,
+        })?;
+    let unreachable = |cause: String, lasting: bool| Unreachable {
+        host: options.get_host().to_owned(),
+        port: options.get_port(),
+        cause,
+        lasting,
+    };
+    let attempt = tokio::time::timeout(Duration::from_secs(10), options.connect()).await;
+    match attempt {
+        Ok(Ok(connection)) => {
+            drop(connection.close().await);
+            Ok(())
+        }
+        Ok(Err(aidgraph_persistence::sqlx::Error::Database(e))) => {
+            // 28: refused credentials; 3D: no such database. Waiting will not help.
+            let fatal = e
+                .code()
+                .is_some_and(|c| c.starts_with("28") || c.starts_with("3D"));
+            Err(unreachable(e.message().to_owned(), !fatal))
+        }
+        Ok(Err(e)) => Err(unreachable(e.to_string(), true)),
+        Err(_) => Err(unreachable("no answer within 10 s".into(), true)),
+    }
 }
 
 /// Connects and applies pending migrations.
@@ -59,10 +152,18 @@ pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
 }
 
 /// The full router over `store`.
-pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Router {
+pub fn build_router(
+    config: &Config,
+    store: Store,
+    auth: Authenticator,
+    stopping: aidgraph_api::router::Stopping,
+) -> Router {
     let limits = Limits {
         max_depth: config.max_depth,
         max_complexity: config.max_complexity,
+        max_fields: config.max_fields,
+        max_aliases: config.max_aliases,
+        max_root_fields: config.max_root_fields,
         ..Limits::default()
     };
     let schema = build_schema(Some(store.clone()), limits);
@@ -80,6 +181,7 @@ pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Route
                     config.response_cache_mib.saturating_mul(1024 * 1024),
                 ))
             }),
+            stopping,
         },
         HttpLimits {
             max_body_bytes: config.max_body_bytes,
@@ -88,15 +190,24 @@ pub fn build_router(config: &Config, store: Store, auth: Authenticator) -> Route
     )
 }
 
-/// Migrates, then serves until Ctrl-C or SIGTERM, draining requests in flight.
+/// Checks the configuration, waits for the database, migrates, then serves until Ctrl-C or
+/// SIGTERM. On the signal it stops accepting connections, lets requests in flight finish,
+/// completes open subscriptions and closes their sockets (1001), all within
+/// `shutdown_grace_secs`.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = connect_and_migrate(&config).await?;
+    // Everything that can be checked without the database is, before touching it.
+    let auth = authenticator(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding AIDGRAPH_BIND {}", config.bind))?;
+    let store = connect_when_ready(&config).await?;
+    store.migrate().await.context("applying migrations")?;
     store
         .start_events()
         .await
         .context("starting the event publisher")?;
-    let auth = authenticator(&config)?;
-    let app = build_router(&config, store.clone(), auth);
+    let stopping = aidgraph_api::router::Stopping::default();
+    let app = build_router(&config, store.clone(), auth, stopping.clone());
     let warming = store.clone();
     tokio::spawn(async move {
         match aidgraph_persistence::overlap::warm_cache(&warming).await {
@@ -104,14 +215,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Err(e) => tracing::warn!(error = %e, "warming the overlap feature cache failed"),
         }
     });
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding AIDGRAPH_BIND {}", config.bind))?;
     tracing::info!(address = %config.bind, "aidgraph is listening; GraphiQL at http://{}/graphql", config.bind);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let signalled = stopping.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            signalled.begin();
+        })
+        .into_future();
+    tokio::select! {
+        served = server => served.context("serving")?,
+        () = async {
+            stopping.begun().await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway"),
+    }
+    if !stopping.sockets_closed(Duration::from_secs(2)).await {
+        tracing::warn!("some sockets did not close in time");
+    }
     store.close().await.ok();
     tracing::info!("aidgraph stopped");
     Ok(())
@@ -224,23 +346,23 @@ pub async fn import_iati(
     };
     let mut failed = false;
     for path in files {
-        let file = tokio::fs::File::open(path)
-            .await
-            .with_context(|| format!("opening {}", path.display()))?;
         let started = std::time::Instant::now();
         let name = path.display().to_string();
-        let summary = aidgraph_api::iati::import(
-            store,
-            &who,
-            tokio::io::BufReader::with_capacity(64 * 1024, file),
-            |s| {
-                if s.read % 500 == 0 {
-                    eprintln!("{name}: {} activities read", s.read);
-                }
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let imported = aidgraph_api::iati::import_file(store, &who, path, |s| {
+            if s.read % 500 == 0 {
+                eprintln!("{name}: {} activities read", s.read);
+            }
+        })
+        .await;
+        let summary = match imported {
+            Ok(summary) => summary,
+            Err(aidgraph_api::iati::ImportError::Unreadable(e)) => {
+                println!("{name}: {e}; nothing was stored");
+                failed = true;
+                continue;
+            }
+            Err(e) => return Err(anyhow::anyhow!("{name}: {e}")),
+        };
         println!(
             "{name} (IATI {}): read {}, created {}, updated {}, unchanged {}, skipped {}; {} organisations registered; {:.1} s",
             if summary.version.is_empty() {

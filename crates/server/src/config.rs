@@ -29,6 +29,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Database pool size.
     pub db_max_connections: u32,
+    /// Longest a request waits for a database connection before it is answered
+    /// `SERVICE_UNAVAILABLE`, in seconds.
+    pub db_acquire_timeout_secs: u64,
     /// HS256 signing secret (at least 32 bytes). Without it (and without public keys), the
     /// embedded SQLite default generates one beside the database file.
     pub jwt_secret: Option<String>,
@@ -49,6 +52,12 @@ pub struct Config {
     pub max_depth: usize,
     /// Largest query complexity allowed.
     pub max_complexity: usize,
+    /// Most fields one operation may select, fragments expanded.
+    pub max_fields: usize,
+    /// Most aliases one operation may use.
+    pub max_aliases: usize,
+    /// Most fields at the root of one operation.
+    pub max_root_fields: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Longest a request may run, in seconds.
@@ -60,6 +69,9 @@ pub struct Config {
     /// Memory for answers to read-only operations kept by registry version, in MiB; 0 keeps
     /// none.
     pub response_cache_mib: usize,
+    /// On SIGTERM or Ctrl-C, how long requests in flight and open sockets have to finish, in
+    /// seconds.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -68,6 +80,7 @@ impl Default for Config {
             database_url: "sqlite://aidgraph.db?mode=rwc".into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db_max_connections: 10,
+            db_acquire_timeout_secs: 3,
             jwt_secret: None,
             jwt_secret_file: None,
             jwt_public_keys_dir: None,
@@ -77,11 +90,15 @@ impl Default for Config {
             log_format: LogFormat::Human,
             max_depth: 16,
             max_complexity: 20_000,
+            max_fields: 1_000,
+            max_aliases: 50,
+            max_root_fields: 20,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             response_cache_mib: 64,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -113,8 +130,14 @@ impl Config {
         {
             bail!("DATABASE_URL must start with sqlite: or postgres://");
         }
+        if self.database_url.starts_with("postgres") {
+            postgres_options(&self.database_url)?;
+        }
         if self.db_max_connections == 0 {
             bail!("AIDGRAPH_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.db_acquire_timeout_secs == 0 {
+            bail!("AIDGRAPH_DB_ACQUIRE_TIMEOUT_SECS must be at least 1");
         }
         if self.rate_limit_per_second == 0 || self.rate_limit_burst == 0 {
             bail!(
@@ -160,6 +183,14 @@ impl Config {
         tracing::info!(path = %file.display(), "generated a token signing secret");
         Ok(secret.into_bytes())
     }
+}
+
+/// The connection options a PostgreSQL URL gives, or why it cannot be read.
+pub fn postgres_options(
+    url: &str,
+) -> anyhow::Result<aidgraph_persistence::sqlx::postgres::PgConnectOptions> {
+    url.parse()
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a PostgreSQL URL that can be used: {e}"))
 }
 
 /// Where the generated secret of database `db` lives.

@@ -173,3 +173,99 @@ fn rates_load_from_csv_and_a_bad_line_loads_nothing() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn serve_checks_its_configuration_before_touching_the_database() {
+    let dir = workdir();
+    // Nothing listens on port 1: had it connected first, it would wait there.
+    let started = std::time::Instant::now();
+    let output = aidgraph(
+        &dir,
+        &["serve"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/elsewhere")],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("AIDGRAPH_JWT_SECRET"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn serve_waits_for_an_unreachable_database_saying_where_and_why() {
+    let dir = workdir();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/elsewhere")
+        .env(
+            "AIDGRAPH_JWT_SECRET",
+            "a-secret-of-at-least-32-bytes-0123456789",
+        )
+        .env("AIDGRAPH_BIND", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Two attempts (at once, then after a second) are logged before this returns.
+    std::thread::sleep(Duration::from_millis(2500));
+    let still_waiting = server.try_wait().ok().flatten().is_none();
+    let _ = server.kill();
+    let output = server.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let log = without_colours(&stderr(&output));
+    assert!(still_waiting, "serve gave up at once: {log}");
+    assert!(log.contains("127.0.0.1"), "{log}");
+    assert!(log.contains("port=1"), "{log}");
+    assert!(log.to_lowercase().contains("refused"), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_broken_iati_file_imports_nothing_and_fails() {
+    let dir = workdir();
+    let broken = dir.join("broken.xml");
+    std::fs::write(
+        &broken,
+        "<iati-activities version=\"2.03\">\n<iati-activity><iati-identifier>XM-T-1</iati-identifier>\
+         <reporting-org ref=\"XM-T\" type=\"10\"><narrative>M</narrative></reporting-org>\
+         <title><narrative>Border</narrative></title><activity-status code=\"2\"/>\
+         <recipient-country code=\"KE\"/><sector vocabulary=\"1\" code=\"15210\"/></iati-activity>\n\
+         <iati-activity><title>\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = aidgraph(&dir, &["import", "iati", "broken.xml"], &[]);
+    assert!(!output.status.success());
+    assert!(
+        stdout(&output).contains("nothing was stored") && stdout(&output).contains("line"),
+        "{}",
+        stdout(&output)
+    );
+    let export = aidgraph(&dir, &["export", "csv"], &[]);
+    assert!(
+        stderr(&export).contains("0 activities exported"),
+        "{}",
+        stderr(&export)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `text` without terminal colour codes.
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod guard;
 pub mod inputs;
 pub mod mutation;
 pub mod need;
@@ -22,7 +23,8 @@ use async_graphql::Schema;
 pub type AppSchema =
     Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
-/// Query limits; introspection counts too, and GraphiQL's needs a depth of about 15.
+/// Query limits, checked by [`guard::Guard`]; introspection counts too, and GraphiQL's needs
+/// a depth of about 15.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Deepest selection allowed.
@@ -31,6 +33,12 @@ pub struct Limits {
     pub max_complexity: usize,
     /// Most recursion while parsing.
     pub max_recursive_depth: usize,
+    /// Most fields one operation selects, fragments expanded.
+    pub max_fields: usize,
+    /// Most aliases in one operation.
+    pub max_aliases: usize,
+    /// Most fields at the root of one operation.
+    pub max_root_fields: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +47,9 @@ impl Default for Limits {
             max_depth: 16,
             max_complexity: 20_000,
             max_recursive_depth: 32,
+            max_fields: 1_000,
+            max_aliases: 50,
+            max_root_fields: 20,
         }
     }
 }
@@ -50,8 +61,7 @@ pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
         mutation::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
+    .extension(guard::Guard(limits))
     .limit_recursive_depth(limits.max_recursive_depth);
     if let Some(store) = store {
         builder = builder.data(store);
