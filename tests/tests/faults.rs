@@ -374,6 +374,32 @@ async fn control_characters_are_refused_naming_the_field() {
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{query}: {body}");
         assert_eq!(violation_fields(&body), vec![field.to_owned()], "{body}");
     }
+    // An identifier registered here keeps the IATI rules.
+    for identifier in ["XM-T-NUL 2", "XM-T-NUL-\"3\"", "XM-T-NUL/4"] {
+        let input = activity_input(identifier, org, "KE");
+        let body = app
+            .gql(
+                &provider,
+                "mutation($input: ActivityInput!) { createActivity(input: $input) { id } }",
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(
+            error_code(&body),
+            Some("BAD_USER_INPUT"),
+            "{identifier}: {body}"
+        );
+        assert_eq!(
+            violation_fields(&body),
+            vec!["iatiIdentifier".to_owned()],
+            "{body}"
+        );
+    }
+    let count = app
+        .ok(&provider, "{ activities { totalCount } }", json!({}))
+        .await;
+    assert_eq!(count["activities"]["totalCount"], 0, "nothing stored");
+
     // Tabs and line breaks are text.
     let body = app
         .gql(

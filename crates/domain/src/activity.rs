@@ -645,10 +645,39 @@ fn check_len_max(len: usize, max: usize, field: &str, v: &mut Violations) {
 /// Most entries accepted in any one list of an imported IATI activity.
 pub const MAX_IMPORTED_LIST_LEN: usize = 5_000;
 
+/// Whether a new IATI identifier keeps the IATI Standard's rules: no whitespace (rule 1.3.1
+/// asks for none around it; inside, it breaks links and is advised against), none of `/`, `&`,
+/// `|` or `?` (rule 1.3.13), and no quotes. `None` when it does, else what it breaks.
+///
+/// Identifiers already published elsewhere are kept as they are (the European Commission's
+/// use `/`, some NGOs' contain spaces), so the registry applies this to identifiers that
+/// systems register through its API, not to imported files.
+pub fn iati_identifier_breach(identifier: &str) -> Option<String> {
+    let found = identifier
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '/' | '&' | '|' | '?' | '"' | '\''))?;
+    Some(if found.is_whitespace() {
+        "must not contain spaces or other whitespace (IATI rule 1.3.1)".to_owned()
+    } else {
+        format!(
+            "must not contain `{found}`: an IATI identifier has none of / & | ? (IATI rule 1.3.13) and no quotes"
+        )
+    })
+}
+
 fn check_identifier(value: &str, field: &str, v: &mut Violations) -> Option<String> {
     let value = value.trim();
     if value.is_empty() {
         v.push(field, "must not be empty");
+        None
+    } else if let Some(c) = value.chars().find(|c| c.is_control()) {
+        v.push(
+            field,
+            format!(
+                "must not contain control characters (U+{:04X})",
+                u32::from(c)
+            ),
+        );
         None
     } else if value.chars().count() > MAX_IDENTIFIER_LEN {
         v.push(
@@ -857,6 +886,15 @@ fn check_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_registered_here_keep_the_iati_rules() {
+        assert_eq!(iati_identifier_breach("XM-DAC-41114-KE-1"), None);
+        assert!(iati_identifier_breach("XM-DAC 41114").is_some());
+        assert!(iati_identifier_breach("XI-IATI-EC_FPI-2017/40796/0").is_some());
+        assert!(iati_identifier_breach("A&B").is_some());
+        assert!(iati_identifier_breach("A\"B").is_some());
+    }
     use std::str::FromStr;
 
     fn date(s: &str) -> NaiveDate {

@@ -580,6 +580,9 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         ..ActivitySubmission::default()
     };
     let data = ActivityData::parse(submission).map_err(|v| fail(v.to_string()))?;
+    if let Some(breach) = aidgraph_domain::activity::iati_identifier_breach(&data.iati_identifier) {
+        warnings.push(format!("iati-identifier {breach}; kept as published"));
+    }
     Ok(MappedActivity {
         data,
         organisations,

@@ -49,6 +49,15 @@ pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<V
     }
 }
 
+/// An identifier registered through the API keeps the IATI rules
+/// ([`aidgraph_domain::activity::iati_identifier_breach`]); imported files keep theirs.
+fn new_identifier(data: &ActivityData) -> ApiResult<()> {
+    match aidgraph_domain::activity::iati_identifier_breach(&data.iati_identifier) {
+        Some(breach) => Err(crate::error::ApiError::bad_input("iatiIdentifier", breach)),
+        None => Ok(()),
+    }
+}
+
 #[Object]
 impl RegistryMutation {
     /// Registers an activity, as a draft unless `publish` is true. Providers may only report
@@ -61,6 +70,7 @@ impl RegistryMutation {
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
+        new_identifier(&data)?;
         let record = activities::create(
             store(ctx)?,
             who,
@@ -105,6 +115,7 @@ impl RegistryMutation {
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
+        new_identifier(&data)?;
         let (record, _) = activities::upsert(
             store(ctx)?,
             who,
