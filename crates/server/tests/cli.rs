@@ -269,3 +269,76 @@ fn without_colours(text: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_is_finished() {
+    use std::io::{Read, Write};
+    let dir = workdir();
+    let token = stdout(&aidgraph(
+        &dir,
+        &["token", "issue", "--role", "admin", "--ttl", "1h"],
+        &[],
+    ));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("AIDGRAPH_BIND", &bind)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("http://{bind}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = "<iati-activities version=\"2.03\">\n<iati-activity><iati-identifier>XM-T-SIG-1</iati-identifier>\
+        <reporting-org ref=\"XM-T-SIG\" type=\"10\"><narrative>Ministry</narrative></reporting-org>\
+        <title><narrative>Border management</narrative></title><activity-status code=\"2\"/>\
+        <activity-date type=\"1\" iso-date=\"2026-01-01\"/><activity-date type=\"3\" iso-date=\"2027-12-31\"/>\
+        <recipient-country code=\"KE\"/><sector vocabulary=\"1\" code=\"15210\"/></iati-activity>\n</iati-activities>\n";
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut upload = std::net::TcpStream::connect(&bind).unwrap_or_else(|e| panic!("{e}"));
+    write!(
+        upload,
+        "POST /iati/import HTTP/1.1\r\nHost: {bind}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    upload.flush().unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    // The rest of the body arrives after the signal.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    upload
+        .write_all(rest.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    upload
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"created\":1"), "{answer}");
+    let status = server.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
+    // A new connection is no longer accepted.
+    assert!(std::net::TcpStream::connect(&bind).is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}
