@@ -626,3 +626,84 @@ async fn a_database_outage_is_answered_503_and_survived() {
     replica.cleanup().await;
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_request_out_of_time_is_answered_503_with_a_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| c.request_timeout_secs = 1).await;
+    let viewer = app.token(Role::Viewer, None, None);
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A body that never finishes arriving.
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {viewer}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"query\"",
+        app.addr
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("no answer"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("SERVICE_UNAVAILABLE"), "{answer}");
+    assert!(answer.contains("longer than 1 s"), "{answer}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_reads_what_it_missed() {
+    use aidgraph_persistence::events::{self, Pending, Topic};
+    let app = TestApp::spawn().await;
+    let need = kenya_need(&app).await;
+    let need_id = aidgraph_api::ids::decode(
+        &async_graphql::ID(need),
+        aidgraph_api::ids::Kind::Need,
+        "id",
+    )
+    .unwrap_or_else(|_| panic!("a need id"));
+    let viewer = app.token(Role::Viewer, None, None);
+    let mut subscription = aidgraph_tests::Subscription::start(
+        &app,
+        &viewer,
+        "subscription { needPublished(country: \"KE\") { id } }",
+    )
+    .await
+    .unwrap_or_else(|| panic!("subscription refused"));
+    // Let the subscription start before the flood.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // More events at once than the broadcast keeps (1,024).
+    let count = 1_500;
+    let txn = app
+        .store
+        .begin_write()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flood = (0..count)
+        .map(|_| Pending {
+            topic: Topic::NeedPublished,
+            countries: vec!["KE".into()],
+            providers: Vec::new(),
+            subject_id: need_id,
+        })
+        .collect();
+    events::record_many(&*txn, flood)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    app.store.events().wake();
+    let mut received = 0;
+    while subscription.next(Duration::from_secs(20)).await.is_some() {
+        received += 1;
+        if received == count {
+            break;
+        }
+    }
+    assert_eq!(received, count);
+    app.cleanup().await;
+}

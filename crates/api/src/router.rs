@@ -21,7 +21,6 @@ use std::time::Duration;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Requests per caller (token subject), over time.
@@ -164,20 +163,18 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/readyz", get(readyz))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ));
+        .layer(axum::middleware::from_fn(move |request, next| {
+            within(limits.request_timeout, request, next)
+        }));
     let bulk = Router::new()
         .route("/iati/import", axum::routing::post(iati_import))
         .route("/iati/activities.xml", get(iati_export))
         .route("/export/activities.csv", get(csv_export))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            BULK_TIMEOUT,
-        ));
+        .layer(axum::middleware::from_fn(|request, next| {
+            within(BULK_TIMEOUT, request, next)
+        }));
     api.merge(bulk)
         .layer(
             CorsLayer::new()
@@ -197,6 +194,40 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             },
         ))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Stops a request that runs longer than `limit`: HTTP 503 with `SERVICE_UNAVAILABLE` naming
+/// the limit. Its work is dropped; a write not yet committed is rolled back, so nothing
+/// acknowledged is lost.
+async fn within(
+    limit: Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                path,
+                limit_secs = limit.as_secs(),
+                "a request ran out of time"
+            );
+            let mut response = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                format!(
+                    "the request took longer than {} s and was stopped; ask for less (a smaller \
+                     page, fewer fields) or try again later",
+                    limit.as_secs()
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after());
+            response
+        }
+    }
 }
 
 /// A GraphQL-shaped error response outside execution (no token, unreadable request).

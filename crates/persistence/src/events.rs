@@ -411,6 +411,28 @@ impl EventBus {
     }
 }
 
+/// The events of outbox rows with ids strictly between `after` and `before`, oldest first, at
+/// most `limit` rows: what a subscriber that fell behind the broadcast missed.
+pub async fn between(
+    db: &DatabaseConnection,
+    after: i64,
+    before: i64,
+    limit: u64,
+) -> Result<Vec<Event>, StoreError> {
+    let rows = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Id.gt(after))
+        .filter(outbox_event::Column::Id.lt(before))
+        .order_by_asc(outbox_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        events.extend(events_of(row)?);
+    }
+    Ok(events)
+}
+
 /// How many ids before the highest one seen are read again after the listener reconnects.
 const CATCH_UP_MARGIN: i64 = 1000;
 
@@ -463,7 +485,7 @@ async fn listen_again(url: &str) -> PgListener {
 }
 
 /// The id of the last outbox row committed, if any.
-async fn last_id(db: &DatabaseConnection) -> Result<Option<i64>, StoreError> {
+pub async fn last_id(db: &DatabaseConnection) -> Result<Option<i64>, StoreError> {
     Ok(outbox_event::Entity::find()
         .select_only()
         .column_as(outbox_event::Column::Id.max(), "max")

@@ -18,18 +18,18 @@
 //! ones with `--connections`.
 
 mod common;
+mod service;
 
 use aidgraph::bench_data::{self, Generator};
 use aidgraph::config::Config;
 use aidgraph_domain::vocab::Role;
 use common::{FreshDatabase, percentile};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use service::{SECRET, aidgraph, rss_mib, serve};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "benchmark-secret-0123456789-0123456789-xyz";
 
 struct Args {
     sizes: Vec<usize>,
@@ -117,69 +117,6 @@ fn questions(busiest: &str) -> Vec<(&'static str, Value)> {
 const CHECK: &str = "query($input: ActivityInput!) { checkOverlap(input: $input) { \
     flags { score class } addressableNeeds { id coverage { state } } } }";
 
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// `aidgraph serve` on `url`, killed when dropped.
-struct Service {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn aidgraph(url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aidgraph"));
-    command
-        .env("DATABASE_URL", url)
-        .env("AIDGRAPH_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null());
-    command
-}
-
-async fn serve(url: &str, cache_mib: usize) -> anyhow::Result<Service> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = aidgraph(url)
-        .arg("serve")
-        .env("AIDGRAPH_BIND", format!("127.0.0.1:{port}"))
-        .env("AIDGRAPH_RATE_LIMIT_PER_SECOND", "1000000")
-        .env("AIDGRAPH_RATE_LIMIT_BURST", "1000000")
-        .env("AIDGRAPH_RESPONSE_CACHE_MIB", cache_mib.to_string())
-        .spawn()?;
-    let service = Service {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}/graphql"),
-    };
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    for _ in 0..300 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(service);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("aidgraph serve did not answer on {health}")
-}
-
 /// Sends `body(i)` for request `i` from `connections` workers until `seconds` pass or
 /// `limit` requests were sent; the latencies, sorted, and the requests per second.
 async fn load(
@@ -217,7 +154,7 @@ async fn load(
                     .send()
                     .await?;
                 if !response.status().is_success() {
-                    // A timeout (408) or an overload: counted, not timed.
+                    // A timeout or an overload (503): counted, not timed.
                     failed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }

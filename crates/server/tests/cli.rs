@@ -320,11 +320,18 @@ async fn a_request_in_flight_at_sigterm_is_finished() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     upload.flush().unwrap_or_else(|e| panic!("{e}"));
+    // And a subscription open.
+    let mut socket = subscribed(&bind, &token).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(server.id().to_string())
         .status();
+    // The subscription is completed, then its socket closed as the service goes away.
+    assert_eq!(
+        closing(&mut socket).await,
+        (vec!["complete".to_owned()], Some(1001))
+    );
     // The rest of the body arrives after the signal.
     tokio::time::sleep(Duration::from_millis(300)).await;
     upload
@@ -341,4 +348,61 @@ async fn a_request_in_flight_at_sigterm_is_finished() {
     // A new connection is no longer accepted.
     assert!(std::net::TcpStream::connect(&bind).is_err());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket to the service at `bind` with one subscription open.
+async fn subscribed(bind: &str, token: &str) -> Socket {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{bind}/graphql/ws")
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("{e}"));
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for message in [
+        serde_json::json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+        serde_json::json!({ "id": "s1", "type": "subscribe", "payload": { "query": "subscription { needPublished(country: \"KE\") { id } }" } }),
+    ] {
+        socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let ack = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+    assert!(
+        matches!(ack, Ok(Some(Ok(Message::Text(ref t)))) if t.contains("connection_ack")),
+        "{ack:?}"
+    );
+    socket
+}
+
+/// The types of the messages a socket receives until it closes, and the close code.
+async fn closing(socket: &mut Socket) -> (Vec<String>, Option<u16>) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut kinds = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                kinds.push(value["type"].as_str().unwrap_or_default().to_owned());
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return (kinds, frame.map(|f| u16::from(f.code)));
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => return (kinds, None),
+        }
+    }
 }

@@ -15,19 +15,85 @@ use tokio::sync::broadcast::error::RecvError;
 /// Subscriptions.
 pub struct SubscriptionRoot;
 
-fn events(store: &Store) -> impl Stream<Item = Event> + use<> {
+/// A subscriber's events, in commit order. One that falls behind the in-process broadcast
+/// (which keeps the latest 1,024) reads what it missed from the outbox, a hundred rows at a
+/// time, so a slow subscriber is late rather than short of events.
+async fn events(store: &Store) -> impl Stream<Item = Event> + use<> {
     let receiver = store.events().subscribe();
-    futures_util::stream::unfold(receiver, |mut rx| async move {
+    // Where this subscriber starts: what it misses from here is read from the outbox.
+    let last = match aidgraph_persistence::events::last_id(store.db()).await {
+        Ok(last) => Some(last.unwrap_or(0)),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the outbox position failed");
+            None
+        }
+    };
+    let state = Follow {
+        receiver,
+        store: store.clone(),
+        last,
+        gap: None,
+        pending: std::collections::VecDeque::new(),
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
         loop {
-            match rx.recv().await {
-                Ok(event) => return Some((event, rx)),
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a subscriber fell behind; events were skipped");
-                }
+            if let Some(event) = s.pending.pop_front() {
+                s.last = Some(event.id);
+                return Some((event, s));
+            }
+            if let Some((after, held)) = s.gap.take() {
+                s.fill(after, held).await;
+                continue;
+            }
+            match s.receiver.recv().await {
+                Ok(event) => s.pending.push_back(event),
+                Err(RecvError::Lagged(missed)) => match s.last {
+                    Some(last) => {
+                        tracing::debug!(missed, "a subscriber fell behind; reading the outbox");
+                        // The gap ends at the next event the broadcast still holds.
+                        match s.receiver.recv().await {
+                            Ok(next) => s.gap = Some((last, next)),
+                            Err(_) => return None,
+                        }
+                    }
+                    None => tracing::warn!(
+                        missed,
+                        "a subscriber fell behind and its place in the outbox is unknown; those events were skipped"
+                    ),
+                },
                 Err(RecvError::Closed) => return None,
             }
         }
     })
+}
+
+/// Where a subscriber is in the event stream.
+struct Follow {
+    receiver: tokio::sync::broadcast::Receiver<Event>,
+    store: Store,
+    /// The outbox id of the last event handed on.
+    last: Option<i64>,
+    /// Events skipped: after this outbox id, up to the held event that came next.
+    gap: Option<(i64, Event)>,
+    pending: std::collections::VecDeque<Event>,
+}
+
+impl Follow {
+    /// Queues the next rows of the gap after outbox id `after`, or, once it is read, `held`.
+    async fn fill(&mut self, after: i64, held: Event) {
+        match aidgraph_persistence::events::between(self.store.db(), after, held.id, 100).await {
+            Ok(missed) if !missed.is_empty() => {
+                let through = missed.last().map_or(after, |e| e.id);
+                self.pending.extend(missed);
+                self.gap = Some((through, held));
+            }
+            Ok(_) => self.pending.push_back(held),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading missed events failed; they were skipped");
+                self.pending.push_back(held);
+            }
+        }
+    }
 }
 
 fn upper(c: Option<String>) -> Option<String> {
@@ -65,7 +131,7 @@ impl SubscriptionRoot {
         principal(ctx)?;
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store);
+        let stream = events(&store).await;
         Ok(futures_util::StreamExt::filter_map(stream, move |event| {
             let store = store.clone();
             let country = country.clone();
@@ -104,7 +170,7 @@ impl SubscriptionRoot {
         let who = principal(ctx)?.clone();
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store);
+        let stream = events(&store).await;
         Ok(futures_util::StreamExt::filter_map(stream, move |event| {
             let (store, who, country) = (store.clone(), who.clone(), country.clone());
             async move {
@@ -130,7 +196,7 @@ impl SubscriptionRoot {
         let who = principal(ctx)?.clone();
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store);
+        let stream = events(&store).await;
         Ok(futures_util::StreamExt::filter_map(stream, move |event| {
             let (store, who, country) = (store.clone(), who.clone(), country.clone());
             async move { need_event(&store, &who, &event, Topic::Coverage, country.as_deref()).await }
