@@ -429,6 +429,22 @@ async fn messages_speak_the_registrys_words() {
         "{message}"
     );
 
+    let mut input = activity_input("XM-T-MSG-1", "XM-T-MSG", "KE");
+    input["sectors"][0]["percentage"] = json!(format!("1e{}", 400));
+    let body = app
+        .gql(
+            &viewer,
+            "query($input: ActivityInput!) { checkOverlap(input: $input) { flags { score } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(
+        message.contains("not a decimal number aidgraph can hold") && !message.contains("Scale"),
+        "{message}"
+    );
+
     let admin = app.admin();
     let missing = aidgraph_api::ids::encode(aidgraph_api::ids::Kind::NeedsAnalysis, 987_654);
     let body = app
