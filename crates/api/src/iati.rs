@@ -94,10 +94,17 @@ pub async fn import_file(
     if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
         return Err(forbidden());
     }
-    check(open().await?)
-        .await
-        .map_err(ImportError::Unreadable)?;
-    import(store, who, open().await?, progress).await
+    let imported = match check(open().await?).await {
+        Ok(_) => import(store, who, open().await?, progress).await,
+        Err(e) => Err(ImportError::Unreadable(e)),
+    };
+    let outcome = match &imported {
+        Ok(_) => "imported",
+        Err(ImportError::Unreadable(_)) => "unreadable",
+        Err(_) => "failed",
+    };
+    metrics::counter!("aidgraph_iati_imports_total", "outcome" => outcome).increment(1);
+    imported
 }
 
 fn forbidden() -> ImportError {
@@ -187,6 +194,14 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             Err(e) => return Err(e.into()),
         }
         progress(&summary);
+    }
+    for (result, count) in [
+        ("created", summary.created),
+        ("updated", summary.updated),
+        ("unchanged", summary.unchanged),
+        ("skipped", summary.skipped.len() as u64),
+    ] {
+        metrics::counter!("aidgraph_iati_activities_total", "result" => result).increment(count);
     }
     Ok(summary)
 }

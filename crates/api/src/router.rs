@@ -50,7 +50,15 @@ pub struct AppState {
     pub responses: Option<Arc<ResponseCache>>,
     /// Raised when the service begins to stop.
     pub stopping: Stopping,
+    /// Renders the process's metrics in the Prometheus text format; `None` serves no
+    /// `/metrics`.
+    pub metrics: Option<Render>,
+    /// Origins browsers may call from (`*` for any).
+    pub cors_origins: Vec<String>,
 }
+
+/// Renders metrics in the Prometheus text format.
+pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Spends one request of `subject`'s budget; when it is spent, how long until the next.
 pub(crate) fn spend(state: &AppState, subject: &str) -> Result<(), Duration> {
@@ -161,11 +169,13 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(axum::middleware::from_fn(move |request, next| {
             within(limits.request_timeout, request, next)
         }));
+    let cors = cors(&state.cors_origins);
     let bulk = Router::new()
         .route("/iati/import", axum::routing::post(iati_import))
         .route("/iati/activities.xml", get(iati_export))
@@ -176,23 +186,35 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             within(BULK_TIMEOUT, request, next)
         }));
     api.merge(bulk)
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
-        )
+        .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |request: &axum::http::Request<axum::body::Body>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request.id = %id)
-            },
-        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request.id = %id,
+                        operation = tracing::field::Empty,
+                        outcome = tracing::field::Empty,
+                    )
+                })
+                // One line per request, at info: its span carries the method, path, request
+                // id and, for GraphQL, the operation and outcome code.
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                )
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
@@ -227,6 +249,30 @@ async fn within(
                 .insert(header::RETRY_AFTER, retry_after());
             response
         }
+    }
+}
+
+/// CORS: browsers at `origins` (or any, with `*`) may call, send `Authorization`,
+/// `Content-Type` and `x-request-id`, and read `x-request-id` back.
+fn cors(origins: &[String]) -> CorsLayer {
+    let request_id = HeaderName::from_static("x-request-id");
+    let layer = CorsLayer::new()
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id.clone(),
+        ])
+        .expose_headers([request_id]);
+    if origins.is_empty() || origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        layer.allow_origin(
+            origins
+                .iter()
+                .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
     }
 }
 
@@ -286,8 +332,28 @@ async fn graphql(
         return limited;
     }
     let request = request.into_inner();
+    let started = std::time::Instant::now();
+    let operation = operation_label(&request);
+    tracing::Span::current().record("operation", operation.as_str());
+    let response = answer(&state, &headers, request, principal).await;
+    let outcome = outcome_of(&response);
+    tracing::Span::current().record("outcome", outcome.as_str());
+    metrics::counter!("aidgraph_requests_total", "operation" => operation.clone(), "outcome" => outcome.clone())
+        .increment(1);
+    metrics::histogram!("aidgraph_request_duration_seconds", "operation" => operation, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The answer to an authenticated GraphQL request: kept, or computed.
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    principal: aidgraph_domain::access::Principal,
+) -> Response {
     let kept = match &state.responses {
-        Some(cache) => match kept_answer(&state, cache, &request, &principal).await {
+        Some(cache) => match kept_answer(state, cache, &request, &principal).await {
             Ok(kept) => kept,
             Err(unavailable) => return unavailable,
         },
@@ -304,6 +370,11 @@ async fn graphql(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     label_errors(&mut response.errors, request_id);
+    for error in &response.errors {
+        metrics::counter!("aidgraph_errors_total", "code" => error_code(error).to_owned())
+            .increment(1);
+    }
+    let first_code = response.errors.first().map(|e| error_code(e).to_owned());
     if response.errors.iter().any(is_unavailable) {
         let mut answer = GraphQLResponse::from(response).into_response();
         *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
@@ -326,7 +397,11 @@ async fn graphql(
             Err(e) => tracing::warn!(error = %e, "an answer could not be serialised"),
         }
     }
-    GraphQLResponse::from(response).into_response()
+    let mut answer = GraphQLResponse::from(response).into_response();
+    if let Some(code) = first_code {
+        answer.extensions_mut().insert(Outcome(code));
+    }
+    answer
 }
 
 /// Whether a request's answer is kept, and where to keep it if not yet.
@@ -370,15 +445,79 @@ async fn kept_answer(
     })
 }
 
+/// An error's `extensions.code`.
+fn error_code(error: &ServerError) -> &str {
+    match error.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(async_graphql::Value::String(code)) => code,
+        _ => "INTERNAL",
+    }
+}
+
+/// Most distinct operation names counted in metrics; later ones count as `other`.
+const MAX_OPERATION_LABELS: usize = 200;
+
+/// The operation's name for logs and metrics: the client's `operationName` (or the name the
+/// document gives its first operation), `anonymous` without one. Names are the client's, so
+/// metrics keep the first [`MAX_OPERATION_LABELS`] seen and count the rest as `other`.
+fn operation_label(request: &async_graphql::Request) -> String {
+    static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    let name = request
+        .operation_name
+        .clone()
+        .or_else(|| named_operation(&request.query));
+    let Some(name) =
+        name.filter(|n| n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    else {
+        return "anonymous".to_owned();
+    };
+    let Ok(mut seen) = SEEN.lock() else {
+        return "other".to_owned();
+    };
+    if seen.contains(&name) || seen.len() < MAX_OPERATION_LABELS {
+        seen.insert(name.clone());
+        name
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// The name a document gives its first operation (`query Name …`), read without parsing.
+fn named_operation(query: &str) -> Option<String> {
+    let rest = query.trim_start();
+    let rest = ["query", "mutation", "subscription"]
+        .iter()
+        .find_map(|kind| rest.strip_prefix(kind))?;
+    let name: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// `ok`, or the code of an answer's first error, or what its HTTP status says.
+fn outcome_of(response: &Response) -> String {
+    if let Some(Outcome(code)) = response.extensions().get::<Outcome>() {
+        return code.clone();
+    }
+    match response.status() {
+        StatusCode::OK => "ok".to_owned(),
+        StatusCode::TOO_MANY_REQUESTS => "RATE_LIMITED".to_owned(),
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED".to_owned(),
+        StatusCode::SERVICE_UNAVAILABLE => "SERVICE_UNAVAILABLE".to_owned(),
+        StatusCode::BAD_REQUEST => "BAD_USER_INPUT".to_owned(),
+        status => status.as_u16().to_string(),
+    }
+}
+
+/// The first error code of an answer, for logs and metrics.
+#[derive(Clone)]
+struct Outcome(String);
+
 /// Whether an error says the database could not be reached.
 fn is_unavailable(error: &ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("code"))
-        .is_some_and(
-            |code| matches!(code, async_graphql::Value::String(c) if c == "SERVICE_UNAVAILABLE"),
-        )
+    error_code(error) == "SERVICE_UNAVAILABLE"
 }
 
 fn retry_after() -> axum::http::HeaderValue {
@@ -680,6 +819,40 @@ async fn schema_sdl(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /metrics`: the Prometheus text format, with the pool, publisher lag and registry
+/// version read at the scrape. Open to scrapers, as `/readyz` is: it holds counts, no records.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(render) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are not enabled").into_response();
+    };
+    let (open, idle) = state.store.pool_state();
+    metrics::gauge!("aidgraph_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("aidgraph_db_pool_connections", "state" => "in_use")
+        .set(f64::from(open).max(idle as f64) - idle as f64);
+    if let Ok(Ok(Some(last))) = tokio::time::timeout(
+        Duration::from_secs(2),
+        aidgraph_persistence::events::last_id(state.store.db()),
+    )
+    .await
+    {
+        let lag = (last - state.store.events().read_up_to()).max(0);
+        metrics::gauge!("aidgraph_outbox_lag_events").set(lag as f64);
+    }
+    if let Ok(Ok(version)) =
+        tokio::time::timeout(Duration::from_secs(2), state.store.registry_version()).await
+    {
+        metrics::gauge!("aidgraph_registry_version").set(version as f64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(),
+    )
+        .into_response()
 }
 
 /// Ready when the database answers within two seconds.

@@ -85,7 +85,15 @@ pub async fn serve(
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
 
+    metrics::counter!("aidgraph_websocket_connections_total").increment(1);
+    // Open operations, as this socket last counted them into the gauge.
+    let mut counted = 0usize;
     let ending: Option<(u16, String)> = loop {
+        if open.len() != counted {
+            metrics::gauge!("aidgraph_subscriptions_open")
+                .increment(open.len() as f64 - counted as f64);
+            counted = open.len();
+        }
         let until = session.as_ref().map(|s| s.until);
         let expiry = async move {
             match until {
@@ -223,6 +231,7 @@ pub async fn serve(
             }
         }
     };
+    metrics::gauge!("aidgraph_subscriptions_open").decrement(counted as f64);
     if let Some((code, reason)) = ending {
         let frame = CloseFrame {
             code,

@@ -34,7 +34,8 @@ pub enum Topic {
 }
 
 impl Topic {
-    fn as_str(self) -> &'static str {
+    /// The topic's name in the outbox and in metrics.
+    pub fn as_str(self) -> &'static str {
         match self {
             Topic::OverlapFlag => "overlap_flag",
             Topic::NeedPublished => "need_published",
@@ -243,6 +244,8 @@ pub async fn record_batch(
 pub struct EventBus {
     sender: broadcast::Sender<Event>,
     wake: Arc<Notify>,
+    /// The highest outbox id read so far, for the publisher's lag.
+    read_up_to: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Default for EventBus {
@@ -250,6 +253,7 @@ impl Default for EventBus {
         EventBus {
             sender: broadcast::channel(1024).0,
             wake: Arc::new(Notify::new()),
+            read_up_to: Arc::default(),
         }
     }
 }
@@ -258,6 +262,17 @@ impl EventBus {
     /// A receiver of events committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+
+    /// The highest outbox id this process's publisher has read: the outbox's last id minus
+    /// this is how far publishing lags behind commits.
+    pub fn read_up_to(&self) -> i64 {
+        self.read_up_to.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn note_read(&self, id: i64) {
+        self.read_up_to
+            .fetch_max(id, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Tells the pump that a writer committed events.
@@ -366,7 +381,9 @@ impl EventBus {
             };
             match last {
                 Ok(last) if self.sender.receiver_count() == 0 => {
-                    return last.unwrap_or(after).max(after);
+                    let last = last.unwrap_or(after).max(after);
+                    self.note_read(last);
+                    return last;
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -401,12 +418,15 @@ impl EventBus {
                 // No subscriber is not an error.
                 Ok(events) => {
                     for event in events {
+                        metrics::counter!("aidgraph_events_published_total", "topic" => event.topic.as_str())
+                            .increment(1);
                         drop(self.sender.send(event));
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "unreadable outbox event"),
             }
         }
+        self.note_read(last);
         last
     }
 }

@@ -72,6 +72,20 @@ impl WriteTxn {
 }
 
 impl Store {
+    /// The pool's connections: open, and idle among them.
+    pub fn pool_state(&self) -> (u32, usize) {
+        match self.backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     /// Connects to `url` (`sqlite://…` or `postgres://…`) with a pool of `max_connections`.
     ///
     /// On a SQLite file a background task on a connection of its own checkpoints the
@@ -142,7 +156,14 @@ impl Store {
                         if backstop { "16384" } else { "1000" },
                     )
             });
-        let db = Database::connect(options).await?;
+        let mut db = Database::connect(options).await?;
+        db.set_metric_callback(|info| {
+            metrics::histogram!(
+                "aidgraph_db_statement_duration_seconds",
+                "outcome" => if info.failed { "failed" } else { "ok" }
+            )
+            .record(info.elapsed.as_secs_f64());
+        });
         let write_lock = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(Mutex::new(())));
         Ok(Store {

@@ -182,6 +182,10 @@ pub fn build_router(
                 ))
             }),
             stopping,
+            metrics: config.metrics.then(crate::metrics::handle).flatten().map(
+                |handle| -> aidgraph_api::router::Render { Arc::new(move || handle.render()) },
+            ),
+            cors_origins: config.cors_origins(),
         },
         HttpLimits {
             max_body_bytes: config.max_body_bytes,

@@ -72,6 +72,10 @@ pub struct Config {
     /// On SIGTERM or Ctrl-C, how long requests in flight and open sockets have to finish, in
     /// seconds.
     pub shutdown_grace_secs: u64,
+    /// Origins browsers may call from, comma-separated; `*` for any.
+    pub cors_allowed_origins: String,
+    /// Whether `/metrics` is served.
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -99,6 +103,8 @@ impl Default for Config {
             rate_limit_burst: 100,
             response_cache_mib: 64,
             shutdown_grace_secs: 20,
+            cors_allowed_origins: "*".into(),
+            metrics: true,
         }
     }
 }
@@ -136,6 +142,13 @@ impl Config {
         if self.db_max_connections == 0 {
             bail!("AIDGRAPH_DB_MAX_CONNECTIONS must be at least 1");
         }
+        for origin in self.cors_origins() {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                bail!(
+                    "AIDGRAPH_CORS_ALLOWED_ORIGINS: `{origin}` is not an origin (https://host[:port]) or *"
+                );
+            }
+        }
         if self.db_acquire_timeout_secs == 0 {
             bail!("AIDGRAPH_DB_ACQUIRE_TIMEOUT_SECS must be at least 1");
         }
@@ -148,6 +161,16 @@ impl Config {
             bail!("AIDGRAPH_MAX_DEPTH must be at least 15 (GraphiQL's introspection needs it)");
         }
         Ok(())
+    }
+
+    /// The origins of [`Config::cors_allowed_origins`], one by one.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The SQLite database file, when the database is a SQLite file.

@@ -11,5 +11,6 @@ pub mod app;
 pub mod bench_data;
 pub mod config;
 pub mod demo;
+pub mod metrics;
 pub mod telemetry;
 pub mod token;

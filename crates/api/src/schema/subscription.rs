@@ -96,6 +96,14 @@ impl Follow {
     }
 }
 
+/// Counts what reaches a subscriber, by topic.
+fn delivered<T>(topic: Topic, stream: impl Stream<Item = T>) -> impl Stream<Item = T> {
+    futures_util::StreamExt::inspect(stream, move |_| {
+        metrics::counter!("aidgraph_events_delivered_total", "topic" => topic.as_str())
+            .increment(1);
+    })
+}
+
 fn upper(c: Option<String>) -> Option<String> {
     c.map(|c| c.trim().to_ascii_uppercase())
 }
@@ -132,33 +140,36 @@ impl SubscriptionRoot {
         let store = store(ctx)?.clone();
         let country = upper(country);
         let stream = events(&store).await;
-        Ok(futures_util::StreamExt::filter_map(stream, move |event| {
-            let store = store.clone();
-            let country = country.clone();
-            let provider = provider.clone();
-            async move {
-                if event.topic != Topic::OverlapFlag {
-                    return None;
+        Ok(delivered(
+            Topic::OverlapFlag,
+            futures_util::StreamExt::filter_map(stream, move |event| {
+                let store = store.clone();
+                let country = country.clone();
+                let provider = provider.clone();
+                async move {
+                    if event.topic != Topic::OverlapFlag {
+                        return None;
+                    }
+                    if provider
+                        .as_ref()
+                        .is_some_and(|p| !event.providers.iter().any(|e| e == p))
+                    {
+                        return None;
+                    }
+                    let flag = overlap::by_ids(store.db(), &[event.subject_id])
+                        .await
+                        .ok()?
+                        .remove(&event.subject_id)?;
+                    if country
+                        .as_ref()
+                        .is_some_and(|c| !flag.countries.iter().any(|f| f == c))
+                    {
+                        return None;
+                    }
+                    Some(OverlapFlag(flag))
                 }
-                if provider
-                    .as_ref()
-                    .is_some_and(|p| !event.providers.iter().any(|e| e == p))
-                {
-                    return None;
-                }
-                let flag = overlap::by_ids(store.db(), &[event.subject_id])
-                    .await
-                    .ok()?
-                    .remove(&event.subject_id)?;
-                if country
-                    .as_ref()
-                    .is_some_and(|c| !flag.countries.iter().any(|f| f == c))
-                {
-                    return None;
-                }
-                Some(OverlapFlag(flag))
-            }
-        }))
+            }),
+        ))
     }
 
     /// Needs as they are published, in `country`.
@@ -171,19 +182,22 @@ impl SubscriptionRoot {
         let store = store(ctx)?.clone();
         let country = upper(country);
         let stream = events(&store).await;
-        Ok(futures_util::StreamExt::filter_map(stream, move |event| {
-            let (store, who, country) = (store.clone(), who.clone(), country.clone());
-            async move {
-                need_event(
-                    &store,
-                    &who,
-                    &event,
-                    Topic::NeedPublished,
-                    country.as_deref(),
-                )
-                .await
-            }
-        }))
+        Ok(delivered(
+            Topic::NeedPublished,
+            futures_util::StreamExt::filter_map(stream, move |event| {
+                let (store, who, country) = (store.clone(), who.clone(), country.clone());
+                async move {
+                    need_event(
+                        &store,
+                        &who,
+                        &event,
+                        Topic::NeedPublished,
+                        country.as_deref(),
+                    )
+                    .await
+                }
+            }),
+        ))
     }
 
     /// Needs whose coverage may have changed (an activity linked, unlinked, changed, or a flag
@@ -197,9 +211,14 @@ impl SubscriptionRoot {
         let store = store(ctx)?.clone();
         let country = upper(country);
         let stream = events(&store).await;
-        Ok(futures_util::StreamExt::filter_map(stream, move |event| {
-            let (store, who, country) = (store.clone(), who.clone(), country.clone());
-            async move { need_event(&store, &who, &event, Topic::Coverage, country.as_deref()).await }
-        }))
+        Ok(delivered(
+            Topic::Coverage,
+            futures_util::StreamExt::filter_map(stream, move |event| {
+                let (store, who, country) = (store.clone(), who.clone(), country.clone());
+                async move {
+                    need_event(&store, &who, &event, Topic::Coverage, country.as_deref()).await
+                }
+            }),
+        ))
     }
 }
