@@ -185,3 +185,75 @@ async fn each_caller_has_a_request_budget() {
     assert_eq!(status, 200);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn graphql_over_http_statuses_and_media_types() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer, None, None);
+    let client = reqwest::Client::new();
+    let post = |accept: &'static str, query: &'static str| {
+        client
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .header("accept", accept)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    // A document that cannot run: 400 without data for the GraphQL response media type…
+    let refused = post("application/graphql-response+json", "{ activities {")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/graphql-response+json"))
+    );
+    let body: serde_json::Value = refused.json().await.unwrap_or_default();
+    assert!(
+        body.get("data").is_none() && body["errors"].is_array(),
+        "{body}"
+    );
+    // …and 200 with application/json, which the specification allows.
+    let plain = post("application/json", "{ activities {")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain.status(), 200);
+    assert!(
+        plain.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/json"))
+    );
+    // A body that is not JSON is refused.
+    let text = client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{ __typename }")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.status().is_client_error(), "{}", text.status());
+    // Queries may come in the URL; mutations may not.
+    let get = client
+        .get(app.url("/graphql?query=%7B__typename%7D"))
+        .bearer_auth(&token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(get.status(), 200);
+    let body: serde_json::Value = get.json().await.unwrap_or_default();
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let mutation = client
+        .get(app.url(
+            "/graphql?query=mutation%20%7BwithdrawActivity(id%3A%22x%22%2C%20expectedVersion%3A1)%7Bid%7D%7D",
+        ))
+        .bearer_auth(&token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mutation.status(), 405);
+    app.cleanup().await;
+}

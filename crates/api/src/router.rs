@@ -10,7 +10,7 @@ use crate::schema::AppSchema;
 use aidgraph_persistence::Store;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{ParseRequestError, ServerError};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -164,7 +164,7 @@ const BULK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(healthz))
@@ -316,11 +316,98 @@ impl IntoResponse for RequestRejection {
     }
 }
 
+/// `POST /graphql`: one operation as JSON (`application/json`) or as a GraphQL document
+/// (`application/graphql`).
 async fn graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
     request: GraphQLRequest<RequestRejection>,
 ) -> Response {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(
+        media_type.as_deref(),
+        Some("application/json" | "application/graphql")
+    ) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "send the operation as Content-Type: application/json (or application/graphql)".into(),
+        );
+    }
+    let request = request.into_inner();
+    if request.query.trim().is_empty() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the request has no `query`: send {\"query\": \"…\"}".into(),
+        );
+    }
+    run(state, headers, request).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser; a query in the URL (`?query=…&variables=…`) for
+/// other clients. Mutations are refused over GET (405): a link must not change the registry.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    // A browser (or anything not asking for JSON alone) gets the page.
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_page = accept.contains("text/html") || !accept.contains("json");
+    let Some(query) = uri.query().filter(|q| !q.is_empty()) else {
+        if wants_page {
+            return graphiql().await.into_response();
+        }
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "a GET request needs a `query` parameter (GraphiQL is served to browsers)".into(),
+        );
+    };
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(request) => request,
+        Err(e) => return RequestRejection(e).into_response(),
+    };
+    if is_mutation(&request) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "mutations are sent with POST".into(),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
+        return response;
+    }
+    run(state, headers, request).await
+}
+
+/// Whether the operation a request selects is a mutation.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let ty = match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+            None => ops.values().next().map(|op| op.node.ty),
+        },
+    };
+    ty == Some(OperationType::Mutation)
+}
+
+/// Answers one operation for an authenticated caller, with metrics and a log line.
+async fn run(state: AppState, headers: HeaderMap, request: async_graphql::Request) -> Response {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -331,7 +418,6 @@ async fn graphql(
     if let Some(limited) = rate_limited(&state, &principal.subject) {
         return limited;
     }
-    let request = request.into_inner();
     let started = std::time::Instant::now();
     let operation = operation_label(&request);
     tracing::Span::current().record("operation", operation.as_str());
@@ -359,8 +445,9 @@ async fn answer(
         },
         None => Kept::No,
     };
+    let media = Media::of(headers);
     if let Kept::Found(answer) = kept {
-        return graphql_json(answer);
+        return body_of(media, StatusCode::OK, answer);
     }
     let loaders = loaders::for_request(state.store.clone(), principal.clone());
     let request = request.data(principal).data(loaders);
@@ -376,8 +463,12 @@ async fn answer(
     }
     let first_code = response.errors.first().map(|e| error_code(e).to_owned());
     if response.errors.iter().any(is_unavailable) {
-        let mut answer = GraphQLResponse::from(response).into_response();
-        *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        let body = serde_json::to_vec(&response).unwrap_or_default();
+        let mut answer = body_of(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::body::Bytes::from(body),
+        );
         answer
             .headers_mut()
             .insert(header::RETRY_AFTER, retry_after());
@@ -392,16 +483,88 @@ async fn answer(
             Ok(body) => {
                 let body = axum::body::Bytes::from(body);
                 cache.put(key, version, day, body.clone());
-                return graphql_json(body);
+                return body_of(media, StatusCode::OK, body);
             }
             Err(e) => tracing::warn!(error = %e, "an answer could not be serialised"),
         }
     }
-    let mut answer = GraphQLResponse::from(response).into_response();
+    // A document that could not run (syntax, validation, limits, variables) is the
+    // request's fault: 400 without `data` for clients that accept the GraphQL response media
+    // type; `application/json` clients get 200, as the specification allows.
+    let refused = media == Media::GraphqlResponse
+        && response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let serialised = if refused {
+        serde_json::to_vec(&serde_json::json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let mut answer = match serialised {
+        Ok(body) => {
+            let status = if refused {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            body_of(media, status, axum::body::Bytes::from(body))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be serialised");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error".into(),
+            )
+        }
+    };
     if let Some(code) = first_code {
         answer.extensions_mut().insert(Outcome(code));
     }
     answer
+}
+
+/// The media type of an answer, as the request's `Accept` asks: the first of
+/// `application/graphql-response+json` and `application/json` (or `*/*`) that it lists, and
+/// `application/json` when it names neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn of(headers: &HeaderMap) -> Media {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        for kind in accept.split(',') {
+            let kind = kind.split(';').next().unwrap_or_default().trim();
+            if kind.eq_ignore_ascii_case("application/graphql-response+json") {
+                return Media::GraphqlResponse;
+            }
+            if kind.eq_ignore_ascii_case("application/json")
+                || kind == "*/*"
+                || kind.eq_ignore_ascii_case("application/*")
+            {
+                return Media::Json;
+            }
+        }
+        Media::Json
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// A serialised GraphQL answer with its status and media type.
+fn body_of(media: Media, status: StatusCode, body: axum::body::Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 
 /// Whether a request's answer is kept, and where to keep it if not yet.
@@ -550,15 +713,6 @@ fn store_failure(e: &aidgraph_persistence::StoreError, what: &str) -> Response {
         "INTERNAL",
         "internal error".into(),
     )
-}
-
-/// A serialised GraphQL answer, labelled as `GraphQLResponse` labels one.
-fn graphql_json(body: axum::body::Bytes) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/graphql-response+json")],
-        body,
-    )
-        .into_response()
 }
 
 /// Gives every error an `extensions.code`: the engine's own (syntax, validation, depth and
