@@ -18,6 +18,9 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Ask the service at AIDGRAPH_BIND whether it is ready (`/readyz`); exit 0 if it is. For
+    /// container health checks.
+    Healthcheck,
     /// Manage tokens.
     Token {
         #[command(subcommand)]
@@ -167,6 +170,7 @@ async fn main() -> std::process::ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => app::serve(config).await,
+        Command::Healthcheck => app::healthcheck(&config),
         Command::Migrate => {
             app::connect_and_migrate(&config).await?;
             tracing::info!("migrations applied");

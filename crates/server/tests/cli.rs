@@ -96,6 +96,8 @@ async fn demo_token_serve_and_query_work_out_of_the_box() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ready, "the server did not become ready");
+    let health = aidgraph(&dir, &["healthcheck"], &[("AIDGRAPH_BIND", &bind)]);
+    assert!(health.status.success(), "{}", stderr(&health));
     let body: serde_json::Value = client
         .post(format!("http://{bind}/graphql"))
         .bearer_auth(&token)
@@ -345,8 +347,10 @@ async fn a_request_in_flight_at_sigterm_is_finished() {
     assert!(answer.contains("\"created\":1"), "{answer}");
     let status = server.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{status}");
-    // A new connection is no longer accepted.
+    // A new connection is no longer accepted, and the health check says so.
     assert!(std::net::TcpStream::connect(&bind).is_err());
+    let health = aidgraph(&dir, &["healthcheck"], &[("AIDGRAPH_BIND", &bind)]);
+    assert!(!health.status.success());
     let _ = std::fs::remove_dir_all(dir);
 }
 
