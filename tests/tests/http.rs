@@ -31,6 +31,22 @@ async fn health_readiness_schema_and_graphiql_are_served() {
         .await
         .unwrap_or_default();
     assert!(page.contains("graphiql"), "GraphiQL page expected");
+    // Served from inside the binary: no CDN.
+    assert!(
+        page.contains("/graphiql/graphiql.min.js") && !page.contains("unpkg"),
+        "{page}"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        let response = get(&format!("/graphiql/{asset}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), 200, "{asset}");
+    }
     let request_id = get("/healthz")
         .await
         .unwrap_or_else(|e| panic!("{e}"))

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod graphiql;
 pub mod iati;
 pub mod ids;
 pub mod loaders;

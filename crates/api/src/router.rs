@@ -8,12 +8,12 @@ use crate::loaders;
 use crate::response_cache::{CacheKey, ResponseCache, is_query};
 use crate::schema::AppSchema;
 use aidgraph_persistence::Store;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{ParseRequestError, ServerError};
 use async_graphql_axum::GraphQLRequest;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
@@ -170,6 +170,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/graphiql/{file}", get(crate::graphiql::asset))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(axum::middleware::from_fn(move |request, next| {
@@ -364,7 +365,7 @@ async fn graphql_get(
     let wants_page = accept.contains("text/html") || !accept.contains("json");
     let Some(query) = uri.query().filter(|q| !q.is_empty()) else {
         if wants_page {
-            return graphiql().await.into_response();
+            return crate::graphiql::page().await.into_response();
         }
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -924,15 +925,6 @@ async fn csv_export(
     export_with(state, headers, q.into(), "text/csv; charset=utf-8", true).await
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("aidgraph")
-            .finish(),
-    )
-}
 
 async fn graphql_ws(
     State(state): State<AppState>,
