@@ -925,7 +925,6 @@ async fn csv_export(
     export_with(state, headers, q.into(), "text/csv; charset=utf-8", true).await
 }
 
-
 async fn graphql_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -959,7 +958,7 @@ async fn graphql_ws(
 async fn schema_sdl(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        state.schema.sdl(),
+        crate::schema::sdl_of(&state.schema),
     )
 }
 

@@ -129,6 +129,7 @@ pub struct ParticipatingOrg {
     activity_id: Option<String>,
 }
 
+/// An organisation's part in an activity.
 #[Object]
 impl ParticipatingOrg {
     /// The organisation.
@@ -157,6 +158,7 @@ pub struct RelatedActivity {
     kind: RelatedActivityType,
 }
 
+/// A link to another activity.
 #[Object]
 impl RelatedActivity {
     /// The other activity's IATI identifier.
@@ -182,6 +184,7 @@ impl RelatedActivity {
     }
 }
 
+/// What a provider does: where, on what, when, with whom and with how much money.
 #[Object]
 impl Activity {
     /// Global id.
@@ -195,7 +198,11 @@ impl Activity {
     }
 
     /// The title in `lang` (ISO 639-1), else English, else the first given.
-    async fn title(&self, lang: Option<String>) -> &str {
+    async fn title(
+        &self,
+        #[graphql(desc = "The language wanted (ISO 639-1); else English, else the first.")]
+        lang: Option<String>,
+    ) -> &str {
         self.0.data.title(lang.as_deref())
     }
 
@@ -205,7 +212,11 @@ impl Activity {
     }
 
     /// The description in `lang`, else English, else the first given.
-    async fn description(&self, lang: Option<String>) -> Option<&str> {
+    async fn description(
+        &self,
+        #[graphql(desc = "The language wanted (ISO 639-1); else English, else the first.")]
+        lang: Option<String>,
+    ) -> Option<&str> {
         self.0.data.description(lang.as_deref())
     }
 
@@ -490,8 +501,10 @@ impl Activity {
     async fn overlaps(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which of its overlap flags to return; every given field must match.")]
         filter: Option<super::overlap::OverlapFlagFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<super::overlap::OverlapFlag>> {
         let page = page_request(ctx, first, after)?;

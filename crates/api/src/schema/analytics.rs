@@ -220,6 +220,7 @@ pub struct ProviderSignificance {
     s: rules::Significance,
 }
 
+/// A provider's weight in a country (or cell), and whether the relationship is significant.
 #[Object]
 impl ProviderSignificance {
     /// The provider.
@@ -292,6 +293,7 @@ pub struct ParisIndicator {
     currency: String,
 }
 
+/// One Paris Declaration indicator for a year and scope.
 #[Object]
 impl ParisIndicator {
     /// "3", "4", "5a", "5b", "6", "7", "8", "9", "10a" or "10b".
@@ -376,6 +378,7 @@ fn money_list(total: &Total) -> Vec<Money> {
     total.unconverted_money().iter().map(Money::from).collect()
 }
 
+/// Contributions of one donor in one year.
 #[Object]
 impl ContributionTotal {
     /// The donor.
@@ -466,10 +469,23 @@ impl AnalyticsQuery {
     async fn coverage_matrix(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The scope: country, region, priority area, sector, provider and year.")]
         filter: Option<AnalyticsFilter>,
-        #[graphql(default_with = "MatrixColumns::PriorityArea")] columns: MatrixColumns,
-        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
-        #[graphql(default = 5)] provider_ceiling: i32,
+        #[graphql(
+            default_with = "MatrixColumns::PriorityArea",
+            desc = "Priority areas (the default) or DAC 5-digit sectors as columns."
+        )]
+        columns: MatrixColumns,
+        #[graphql(
+            default_with = "\"USD\".to_owned()",
+            desc = "The currency budgets are converted into (ISO 4217)."
+        )]
+        currency: String,
+        #[graphql(
+            default = 5,
+            desc = "The provider count above which a cell is `overCeiling`; not negative."
+        )]
+        provider_ceiling: i32,
     ) -> ApiResult<CoverageMatrix> {
         let who = principal(ctx)?;
         let filter = filter.unwrap_or_default().into_query()?;
@@ -559,8 +575,13 @@ impl AnalyticsQuery {
     async fn provider_significance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The scope; needs `country`; `priorityArea` or `sector` picks a cell.")]
         filter: AnalyticsFilter,
-        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+        #[graphql(
+            default_with = "\"USD\".to_owned()",
+            desc = "The currency budgets are converted into for shares (ISO 4217)."
+        )]
+        currency: String,
     ) -> ApiResult<Vec<ProviderSignificance>> {
         principal(ctx)?;
         let filter = filter.into_query()?;
@@ -588,10 +609,17 @@ impl AnalyticsQuery {
     async fn paris_indicators(
         &self,
         ctx: &Context<'_>,
-        year: i32,
-        provider: Option<String>,
+        #[graphql(desc = "The year the indicators are for (1900–2100).")] year: i32,
+        #[graphql(desc = "Only this provider's records (organisation ref).")] provider: Option<
+            String,
+        >,
+        #[graphql(desc = "Only records for this recipient country (ISO 3166-1 alpha-2).")]
         recipient_country: Option<String>,
-        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+        #[graphql(
+            default_with = "\"USD\".to_owned()",
+            desc = "The currency indicator 7's money is converted into (ISO 4217)."
+        )]
+        currency: String,
         #[graphql(
             desc = "Narrows the activities further (region, priorityArea, sector); country, provider and year, when given here too, must agree with the arguments above. Missions and analytic work follow country and provider only."
         )]
@@ -644,8 +672,13 @@ impl AnalyticsQuery {
     async fn contribution_summary(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which contributions to count; every given field must match.")]
         filter: Option<ContributionFilter>,
-        #[graphql(default_with = "\"USD\".to_owned()")] currency: String,
+        #[graphql(
+            default_with = "\"USD\".to_owned()",
+            desc = "The currency the totals are converted into (ISO 4217)."
+        )]
+        currency: String,
     ) -> ApiResult<Vec<ContributionTotal>> {
         principal(ctx)?;
         let currency = check_currency(&currency)?;

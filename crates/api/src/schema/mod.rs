@@ -71,5 +71,16 @@ pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
 
 /// The schema's SDL, as checked in to `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, Limits::default()).sdl()
+    sdl_of(&build_schema(None, Limits::default()))
+}
+
+/// A schema's SDL with fields, arguments and enum values in alphabetical order, as schema
+/// linters and readers of a long contract expect.
+pub fn sdl_of(schema: &AppSchema) -> String {
+    schema.sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
 }

@@ -65,7 +65,7 @@ impl RegistryMutation {
     async fn create_activity(
         &self,
         ctx: &Context<'_>,
-        input: ActivityInput,
+        #[graphql(desc = "The activity to register.")] input: ActivityInput,
         #[graphql(desc = "Publish at once instead of keeping a draft.")] publish: Option<bool>,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
@@ -86,8 +86,10 @@ impl RegistryMutation {
     async fn update_activity(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The activity's global id.")] id: ID,
+        #[graphql(desc = "The activity's current `version`; a stale one fails with CONFLICT.")]
         expected_version: i32,
+        #[graphql(desc = "The new content; without `addressesNeeds` the need links stay.")]
         input: ActivityInput,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
@@ -110,6 +112,7 @@ impl RegistryMutation {
     async fn upsert_activity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The activity, matched by `iatiIdentifier`; created if not registered.")]
         input: ActivityInput,
         #[graphql(desc = "Publish at once instead of keeping a draft.")] publish: Option<bool>,
     ) -> ApiResult<Activity> {
@@ -131,7 +134,8 @@ impl RegistryMutation {
     async fn publish_activity(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The activity's global id.")] id: ID,
+        #[graphql(desc = "The activity's current `version`; a stale one fails with CONFLICT.")]
         expected_version: i32,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
@@ -151,7 +155,8 @@ impl RegistryMutation {
     async fn withdraw_activity(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The activity's global id.")] id: ID,
+        #[graphql(desc = "The activity's current `version`; a stale one fails with CONFLICT.")]
         expected_version: i32,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
@@ -171,9 +176,10 @@ impl RegistryMutation {
     async fn set_activity_status(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The activity's global id.")] id: ID,
+        #[graphql(desc = "The activity's current `version`; a stale one fails with CONFLICT.")]
         expected_version: i32,
-        status: ActivityStatus,
+        #[graphql(desc = "The new IATI status, e.g. CANCELLED.")] status: ActivityStatus,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Activity, "id")?;
@@ -186,7 +192,8 @@ impl RegistryMutation {
     async fn link_activity_to_needs(
         &self,
         ctx: &Context<'_>,
-        activity_id: ID,
+        #[graphql(desc = "The activity's global id.")] activity_id: ID,
+        #[graphql(desc = "Published needs to link (global ids) in the activity's countries.")]
         need_ids: Vec<ID>,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
@@ -200,8 +207,8 @@ impl RegistryMutation {
     async fn unlink_activity_from_needs(
         &self,
         ctx: &Context<'_>,
-        activity_id: ID,
-        need_ids: Vec<ID>,
+        #[graphql(desc = "The activity's global id.")] activity_id: ID,
+        #[graphql(desc = "The needs to unlink (global ids).")] need_ids: Vec<ID>,
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let id = ids::decode(&activity_id, Kind::Activity, "activityId")?;
@@ -215,6 +222,7 @@ impl RegistryMutation {
     async fn create_needs_analysis(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The analysis (recipient country, source, reference) and its needs.")]
         input: NeedsAnalysisInput,
     ) -> ApiResult<NeedsAnalysis> {
         let who = principal(ctx)?;
@@ -245,8 +253,9 @@ impl RegistryMutation {
     async fn add_need(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The global id of the needs analysis to add the need to.")]
         analysis_id: ID,
-        input: NeedInput,
+        #[graphql(desc = "The need to add.")] input: NeedInput,
     ) -> ApiResult<Need> {
         let who = principal(ctx)?;
         let analysis_id = ids::decode(&analysis_id, Kind::NeedsAnalysis, "analysisId")?;
@@ -256,7 +265,12 @@ impl RegistryMutation {
     }
 
     /// Replaces a need's content.
-    async fn update_need(&self, ctx: &Context<'_>, id: ID, input: NeedInput) -> ApiResult<Need> {
+    async fn update_need(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The need's global id.")] id: ID,
+        #[graphql(desc = "The need's new content, replacing the old.")] input: NeedInput,
+    ) -> ApiResult<Need> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Need, "id")?;
         let data = NeedData::parse(input.into(), "input.")?;
@@ -265,7 +279,11 @@ impl RegistryMutation {
     }
 
     /// Publishes a draft analysis, making its needs visible to providers.
-    async fn publish_needs_analysis(&self, ctx: &Context<'_>, id: ID) -> ApiResult<NeedsAnalysis> {
+    async fn publish_needs_analysis(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The global id of the draft needs analysis.")] id: ID,
+    ) -> ApiResult<NeedsAnalysis> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
         Ok(NeedsAnalysis(
@@ -278,7 +296,8 @@ impl RegistryMutation {
     async fn supersede_needs_analysis(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The global id of the published analysis being replaced.")] id: ID,
+        #[graphql(desc = "The replacing analysis of the same country; published if a draft.")]
         by: ID,
     ) -> ApiResult<NeedsAnalysis> {
         let who = principal(ctx)?;
@@ -294,8 +313,10 @@ impl RegistryMutation {
     async fn review_overlap_flag(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The overlap flag's global id.")] id: ID,
+        #[graphql(desc = "The review decision; it sticks until the pair's inputs change.")]
         status: ReviewStatus,
+        #[graphql(desc = "Why (at most 2,000 characters); replaces any earlier note.")]
         note: Option<String>,
     ) -> ApiResult<OverlapFlag> {
         let who = principal(ctx)?;
@@ -315,7 +336,7 @@ impl RegistryMutation {
     async fn create_organisation(
         &self,
         ctx: &Context<'_>,
-        input: OrganisationInput,
+        #[graphql(desc = "The organisation to register.")] input: OrganisationInput,
     ) -> ApiResult<Organisation> {
         let who = principal(ctx)?;
         let data = OrganisationData::parse(input.into())?;

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 /// A recipient state's analysis of its needs, from a questionnaire, review or strategy.
 pub struct NeedsAnalysis(pub AnalysisRecord);
 
+/// A recipient state's analysis of its needs, from a questionnaire, review or strategy.
 #[Object]
 impl NeedsAnalysis {
     /// Global id.
@@ -89,6 +90,7 @@ impl NeedsAnalysis {
 /// A need a recipient state identified itself.
 pub struct Need(pub NeedRecord);
 
+/// A need a recipient state identified itself.
 #[Object]
 impl Need {
     /// Global id.

@@ -13,6 +13,7 @@ use async_graphql::{Context, ID, Object};
 /// A provider, recipient or other body named in activities.
 pub struct Organisation(pub OrganisationRecord);
 
+/// A provider, recipient or other body named in activities.
 #[Object]
 impl Organisation {
     /// Global id.
@@ -51,8 +52,10 @@ impl Organisation {
     async fn activities(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which of its activities to return; a `provider` given is ignored.")]
         filter: Option<ActivityFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Activity>> {
         let who = principal(ctx)?;

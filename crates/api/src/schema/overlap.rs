@@ -15,11 +15,17 @@ use chrono::{DateTime, Utc};
 /// How a pair of activities relates, first match wins: the same money twice, coordinated,
 /// score ≥ 60, score 40–59.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs, reason = "described on the type")]
 pub enum OverlapClass {
+    /// The same money reported twice: a shared external id, a funding chain from one to the
+    /// other, or the same implementer with near-identical text, dates and budget. Coverage
+    /// and indicators count the pair once.
     DoubleReporting,
+    /// The two are in one coordination group (related activities, a shared mechanism or a
+    /// review); the score is still shown.
     Coordinated,
+    /// A score of 60 or more: probably the same work done twice.
     LikelyDuplication,
+    /// A score from 40 to 59: worth a look.
     PossibleOverlap,
 }
 
@@ -51,12 +57,16 @@ impl From<OverlapClass> for d::OverlapClass {
 /// A reviewer's decision; COMPLEMENTARY and COORDINATED join the pair's coordination groups.
 /// A decision sticks until one of the pair's inputs changes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs, reason = "described on the type")]
 pub enum ReviewStatus {
+    /// Not reviewed yet, or one of the pair changed since the last decision.
     Open,
+    /// A reviewer found a real duplication.
     ConfirmedDuplicate,
+    /// A reviewer found that the two complement each other; they join one coordination group.
     Complementary,
+    /// A reviewer found that the two are coordinated; they join one coordination group.
     Coordinated,
+    /// A reviewer found no concern.
     Dismissed,
 }
 
@@ -120,6 +130,7 @@ async fn activity(ctx: &Context<'_>, id: i64) -> ApiResult<Activity> {
         .ok_or_else(|| ApiError::NotFound(format!("activity {id}")))
 }
 
+/// Two published activities that may duplicate each other, with the reasons.
 #[Object]
 impl OverlapFlag {
     /// Global id.
@@ -253,6 +264,7 @@ pub struct PlannedOverlap {
     pub components: Vec<OverlapComponent>,
 }
 
+/// A flag that registering a planned activity would raise.
 #[Object]
 impl PlannedOverlap {
     /// The registered activity it would be flagged with.
@@ -285,6 +297,8 @@ pub struct OverlapCheck {
     pub planned: aidgraph_domain::activity::ActivityData,
 }
 
+/// What registering a planned activity would meet: flags and the needs it could address.
+/// The needs and lessons are looked up only when asked for.
 #[Object]
 impl OverlapCheck {
     /// What registering this activity would raise.
@@ -344,10 +358,12 @@ impl OverlapCheck {
 
 /// How a need is covered.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs, reason = "described on the type")]
 pub enum CoverageState {
+    /// No active activity in the need's country addresses it.
     Unmet,
+    /// One coordination group covers the need, or several one after another.
     Covered,
+    /// Two or more coordination groups cover the need at the same time.
     Duplicated,
 }
 
@@ -391,6 +407,9 @@ async fn visible_activities(ctx: &Context<'_>, ids: &[i64]) -> ApiResult<Vec<Act
         .collect())
 }
 
+/// Who covers a need: UNMET (nobody), COVERED (one coordination group, or several one after
+/// another), DUPLICATED (two or more groups at the same time). Suggestions never change the
+/// state: the recipient leads.
 #[Object]
 impl Coverage {
     /// The state.

@@ -64,6 +64,7 @@ pub struct Viewer {
     principal: aidgraph_domain::access::Principal,
 }
 
+/// The caller, as the token says.
 #[Object]
 impl Viewer {
     /// The token's subject.
@@ -144,7 +145,12 @@ pub struct RegistryQuery;
 #[Object]
 impl RegistryQuery {
     /// Any record by global id.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id of any kind; an unknown or malformed one gives null.")]
+        id: ID,
+    ) -> ApiResult<Option<Node>> {
         let who = principal(ctx)?;
         let db = store(ctx)?.db();
         let Some((kind, n)) = ids::decode_any(&id) else {
@@ -197,7 +203,11 @@ impl RegistryQuery {
     async fn organisation(
         &self,
         ctx: &Context<'_>,
-        #[graphql(name = "ref")] org_ref: String,
+        #[graphql(
+            name = "ref",
+            desc = "The IATI organisation identifier, e.g. `GB-GOV-1`."
+        )]
+        org_ref: String,
     ) -> ApiResult<Option<Organisation>> {
         principal(ctx)?;
         Ok(organisations::by_ref(store(ctx)?.db(), org_ref.trim())
@@ -210,8 +220,10 @@ impl RegistryQuery {
     async fn organisations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which organisations to return; every given field must match.")]
         filter: Option<OrganisationFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Organisation>> {
         principal(ctx)?;
@@ -230,7 +242,10 @@ impl RegistryQuery {
     async fn activity(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
+        #[graphql(desc = "The activity's global id; give this or `iatiIdentifier`.")] id: Option<
+            ID,
+        >,
+        #[graphql(desc = "The activity's IATI identifier; give this or `id`.")]
         iati_identifier: Option<String>,
     ) -> ApiResult<Option<Activity>> {
         let who = principal(ctx)?;
@@ -255,9 +270,13 @@ impl RegistryQuery {
     async fn activities(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which activities to return; every given field must match.")]
         filter: Option<ActivityFilter>,
-        order_by: Option<ActivityOrder>,
-        first: Option<i32>,
+        #[graphql(desc = "How to order the activities (default CREATED_ASC).")] order_by: Option<
+            ActivityOrder,
+        >,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Activity>> {
         let who = principal(ctx)?;
@@ -269,7 +288,11 @@ impl RegistryQuery {
     }
 
     /// A needs analysis by global id.
-    async fn needs_analysis(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<NeedsAnalysis>> {
+    async fn needs_analysis(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The needs analysis's global id.")] id: ID,
+    ) -> ApiResult<Option<NeedsAnalysis>> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
         Ok(needs::get_analysis(store(ctx)?.db(), who, id)
@@ -282,8 +305,10 @@ impl RegistryQuery {
     async fn needs_analyses(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which needs analyses to return; every given field must match.")]
         filter: Option<NeedsAnalysisFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<NeedsAnalysis>> {
         let who = principal(ctx)?;
@@ -304,7 +329,11 @@ impl RegistryQuery {
     }
 
     /// A need by global id.
-    async fn need(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Need>> {
+    async fn need(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The need's global id.")] id: ID,
+    ) -> ApiResult<Option<Need>> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Need, "id")?;
         Ok(needs::get_need(store(ctx)?.db(), who, id).await?.map(Need))
@@ -315,8 +344,11 @@ impl RegistryQuery {
     async fn needs(
         &self,
         ctx: &Context<'_>,
-        filter: Option<NeedFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "Which needs to return; every given field must match.")] filter: Option<
+            NeedFilter,
+        >,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Need>> {
         let who = principal(ctx)?;
@@ -384,8 +416,10 @@ impl RegistryQuery {
     async fn overlap_flags(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which overlap flags to return; every given field must match.")]
         filter: Option<OverlapFlagFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<OverlapFlag>> {
         principal(ctx)?;
@@ -400,6 +434,7 @@ impl RegistryQuery {
     async fn check_overlap(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The planned activity, as it would be registered; nothing is stored.")]
         input: ActivityInput,
     ) -> ApiResult<OverlapCheck> {
         // Any signed-in caller may ask; what it is shown depends on who asks.

@@ -106,6 +106,7 @@ impl From<&DomainRatings> for DacRatings {
 /// An evaluation of one or more activities: what worked and what did not.
 pub struct Evaluation(pub EvaluationRecord);
 
+/// An evaluation of one or more activities: what worked and what did not.
 #[Object]
 impl Evaluation {
     /// Global id.
@@ -224,6 +225,7 @@ macro_rules! joint_work_type {
         #[doc = $doc]
         pub struct $name(pub JointWorkRecord);
 
+        #[doc = $doc]
         #[Object]
         impl $name {
             /// Global id.
@@ -369,6 +371,7 @@ joint_work_filter!(AnalyticWorkFilter, "Filters for analytic work.");
 /// A contribution to the coordinator's funds, pledged or paid.
 pub struct Contribution(pub ContributionRecord);
 
+/// A contribution to the coordinator's funds, pledged or paid.
 #[Object]
 impl Contribution {
     /// Global id.
@@ -475,6 +478,8 @@ impl From<ContributionFilter> for records::ContributionFilter {
 /// coordinate.
 pub struct CoordinationMechanism(pub MechanismRecord);
 
+/// A local, national, regional or multilateral body through which providers and recipients
+/// coordinate.
 #[Object]
 impl CoordinationMechanism {
     /// Global id.
@@ -616,7 +621,11 @@ pub struct RecordsQuery;
 #[Object]
 impl RecordsQuery {
     /// An evaluation by global id.
-    async fn evaluation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Evaluation>> {
+    async fn evaluation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The evaluation's global id.")] id: ID,
+    ) -> ApiResult<Option<Evaluation>> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Evaluation, "id")?;
         Ok(records::get_evaluation(store(ctx)?.db(), who, id)
@@ -629,8 +638,10 @@ impl RecordsQuery {
     async fn evaluations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which evaluations to return; every given field must match.")]
         filter: Option<EvaluationFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Evaluation>> {
         let who = principal(ctx)?;
@@ -661,8 +672,11 @@ impl RecordsQuery {
     async fn missions(
         &self,
         ctx: &Context<'_>,
-        filter: Option<MissionFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "Which missions to return; every given field must match.")] filter: Option<
+            MissionFilter,
+        >,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Mission>> {
         principal(ctx)?;
@@ -679,8 +693,10 @@ impl RecordsQuery {
     async fn analytic_works(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which analytic work to return; every given field must match.")]
         filter: Option<AnalyticWorkFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<AnalyticWork>> {
         principal(ctx)?;
@@ -701,8 +717,10 @@ impl RecordsQuery {
     async fn contributions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which contributions to return; every given field must match.")]
         filter: Option<ContributionFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<Contribution>> {
         principal(ctx)?;
@@ -717,8 +735,10 @@ impl RecordsQuery {
     async fn coordination_mechanisms(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which coordination mechanisms to return; every given field must match.")]
         filter: Option<CoordinationMechanismFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<CoordinationMechanism>> {
         principal(ctx)?;
@@ -738,9 +758,10 @@ impl RecordsQuery {
     async fn exchange_rates(
         &self,
         ctx: &Context<'_>,
-        currency: Option<String>,
-        year: Option<i32>,
-        first: Option<i32>,
+        #[graphql(desc = "Only rates of this currency (ISO 4217).")] currency: Option<String>,
+        #[graphql(desc = "Only the months of this year.")] year: Option<i32>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start (`endCursor` of the previous page).")]
         after: Option<String>,
     ) -> ApiResult<Conn<ExchangeRate>> {
         principal(ctx)?;
@@ -760,7 +781,7 @@ impl RecordsMutation {
     async fn record_evaluation(
         &self,
         ctx: &Context<'_>,
-        input: EvaluationInput,
+        #[graphql(desc = "The evaluation to record.")] input: EvaluationInput,
     ) -> ApiResult<Evaluation> {
         let who = principal(ctx)?;
         let activity_ids = ids::decode_all(&input.activity_ids, Kind::Activity, "activityIds")?;
@@ -782,7 +803,11 @@ impl RecordsMutation {
     }
 
     /// Records a mission (coordinators).
-    async fn record_mission(&self, ctx: &Context<'_>, input: MissionInput) -> ApiResult<Mission> {
+    async fn record_mission(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mission to record.")] input: MissionInput,
+    ) -> ApiResult<Mission> {
         let who = principal(ctx)?;
         let data = JointWorkData::parse(JointWorkData {
             kind: JointWorkKind::Mission,
@@ -803,7 +828,7 @@ impl RecordsMutation {
     async fn record_analytic_work(
         &self,
         ctx: &Context<'_>,
-        input: AnalyticWorkInput,
+        #[graphql(desc = "The analytic work to record.")] input: AnalyticWorkInput,
     ) -> ApiResult<AnalyticWork> {
         let who = principal(ctx)?;
         let data = JointWorkData::parse(JointWorkData {
@@ -825,7 +850,7 @@ impl RecordsMutation {
     async fn record_contribution(
         &self,
         ctx: &Context<'_>,
-        input: ContributionInput,
+        #[graphql(desc = "The contribution to record.")] input: ContributionInput,
     ) -> ApiResult<Contribution> {
         let who = principal(ctx)?;
         let data = ContributionData::parse(ContributionSubmission {
@@ -846,6 +871,7 @@ impl RecordsMutation {
     async fn create_coordination_mechanism(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The coordination mechanism to create.")]
         input: CoordinationMechanismInput,
     ) -> ApiResult<CoordinationMechanism> {
         let who = principal(ctx)?;
@@ -867,8 +893,10 @@ impl RecordsMutation {
     async fn link_to_mechanism(
         &self,
         ctx: &Context<'_>,
-        mechanism_id: ID,
+        #[graphql(desc = "The coordination mechanism's global id.")] mechanism_id: ID,
+        #[graphql(desc = "Activities to link (global ids), each in a country it covers.")]
         activity_ids: Option<Vec<ID>>,
+        #[graphql(desc = "Needs to link (global ids), each in a country it covers.")]
         need_ids: Option<Vec<ID>>,
     ) -> ApiResult<CoordinationMechanism> {
         change_links(ctx, mechanism_id, activity_ids, need_ids, true).await
@@ -878,9 +906,9 @@ impl RecordsMutation {
     async fn unlink_from_mechanism(
         &self,
         ctx: &Context<'_>,
-        mechanism_id: ID,
-        activity_ids: Option<Vec<ID>>,
-        need_ids: Option<Vec<ID>>,
+        #[graphql(desc = "The coordination mechanism's global id.")] mechanism_id: ID,
+        #[graphql(desc = "Activities to unlink (global ids).")] activity_ids: Option<Vec<ID>>,
+        #[graphql(desc = "Needs to unlink (global ids).")] need_ids: Option<Vec<ID>>,
     ) -> ApiResult<CoordinationMechanism> {
         change_links(ctx, mechanism_id, activity_ids, need_ids, false).await
     }
@@ -890,6 +918,7 @@ impl RecordsMutation {
     async fn load_exchange_rates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Lines `currency,month,units_per_usd`, e.g. `EUR,2024-01,0.92`.")]
         csv: String,
     ) -> ApiResult<ExchangeRateLoad> {
         let who = principal(ctx)?;

@@ -127,13 +127,16 @@ async fn need_event(
     }
 }
 
+/// Live events over `/graphql/ws`, each carrying only what the subscriber may see.
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Overlap flags raised, changed or reviewed, in `country` and/or involving `provider`.
     async fn overlap_flag_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only flags whose pair shares this country (ISO 3166-1 alpha-2).")]
         country: Option<String>,
+        #[graphql(desc = "Only flags where this organisation (ref) reports either activity.")]
         provider: Option<String>,
     ) -> Result<impl Stream<Item = OverlapFlag> + use<>, ApiError> {
         principal(ctx)?;
@@ -176,6 +179,7 @@ impl SubscriptionRoot {
     async fn need_published(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only needs of this recipient country (ISO 3166-1 alpha-2).")]
         country: Option<String>,
     ) -> Result<impl Stream<Item = Need> + use<>, ApiError> {
         let who = principal(ctx)?.clone();
@@ -205,6 +209,7 @@ impl SubscriptionRoot {
     async fn coverage_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only needs of this recipient country (ISO 3166-1 alpha-2).")]
         country: Option<String>,
     ) -> Result<impl Stream<Item = Need> + use<>, ApiError> {
         let who = principal(ctx)?.clone();
