@@ -9,6 +9,7 @@ use super::enums::{
 use super::need::Need;
 use super::organisation::Organisation;
 use super::scalars::Date;
+use super::scalars::Decimal;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{Kind, encode};
 use crate::loaders::{
@@ -22,7 +23,6 @@ use aidgraph_persistence::overlap::FlagRecord;
 use aidgraph_persistence::{Cursor, Page};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 /// What a provider does: where, on what, when, with whom and with how much money.
 pub struct Activity(pub ActivityRecord);
@@ -48,7 +48,7 @@ pub struct Money {
 impl From<&DomainMoney> for Money {
     fn from(m: &DomainMoney) -> Self {
         Money {
-            amount: m.amount,
+            amount: Decimal(m.amount),
             currency: m.currency.clone(),
         }
     }
@@ -260,7 +260,7 @@ impl Activity {
             .map(|c| CountryShare {
                 code: c.code.clone(),
                 name: COUNTRY.name_of(&c.code).unwrap_or_default().to_owned(),
-                percentage: c.percentage,
+                percentage: c.percentage.map(Decimal),
             })
             .collect()
     }
@@ -274,7 +274,7 @@ impl Activity {
             .map(|r| RegionShare {
                 code: r.code.clone(),
                 name: REGION.name_of(&r.code).unwrap_or_default().to_owned(),
-                percentage: r.percentage,
+                percentage: r.percentage.map(Decimal),
             })
             .collect()
     }
@@ -295,7 +295,7 @@ impl Activity {
                     code: s.code.clone(),
                     name: name.unwrap_or_default().to_owned(),
                     vocabulary: s.vocabulary.clone(),
-                    percentage: s.percentage,
+                    percentage: s.percentage.map(Decimal),
                 }
             })
             .collect()

@@ -6,6 +6,7 @@ use super::context::{loaders, principal, store};
 use super::enums::PriorityArea;
 use super::organisation::Organisation;
 use super::records::ContributionFilter;
+use super::scalars::Decimal;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::OrgRef;
 use aidgraph_domain::analytics::{self as rules, Column, IndicatorUnit as Unit};
@@ -14,7 +15,6 @@ use aidgraph_domain::rates::Total;
 use aidgraph_domain::vocab::PriorityArea as DomainArea;
 use aidgraph_persistence::analytics::{self, RowKind};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use rust_decimal::Decimal;
 
 /// Scope of an analytics query.
 #[derive(InputObject, Debug, Clone, Default)]
@@ -239,7 +239,7 @@ impl ProviderSignificance {
 
     /// Its converted budget in scope; two decimals.
     async fn amount(&self) -> Decimal {
-        self.s.holding.amount
+        Decimal(self.s.holding.amount)
     }
 
     /// Its active activities in scope.
@@ -322,12 +322,12 @@ impl ParisIndicator {
 
     /// The numerator: a count, or money (indicator 7).
     async fn numerator(&self) -> Decimal {
-        self.i.numerator
+        Decimal(self.i.numerator)
     }
 
     /// The denominator: a count, or money (indicator 7).
     async fn denominator(&self) -> Decimal {
-        self.i.denominator
+        Decimal(self.i.denominator)
     }
 
     /// Records in scope.
@@ -402,27 +402,27 @@ impl ContributionTotal {
 
     /// Σ pledged.
     async fn pledged(&self) -> Decimal {
-        self.t.pledged.rounded()
+        Decimal(self.t.pledged.rounded())
     }
 
     /// Σ paid.
     async fn paid(&self) -> Decimal {
-        self.t.paid.rounded()
+        Decimal(self.t.paid.rounded())
     }
 
     /// Σ paid to general-purpose funds.
     async fn general_purpose(&self) -> Decimal {
-        self.t.general_purpose.rounded()
+        Decimal(self.t.general_purpose.rounded())
     }
 
     /// Σ paid to special-purpose funds.
     async fn special_purpose(&self) -> Decimal {
-        self.t.special_purpose.rounded()
+        Decimal(self.t.special_purpose.rounded())
     }
 
     /// Σ paid to other funds.
     async fn other(&self) -> Decimal {
-        self.t.other.rounded()
+        Decimal(self.t.other.rounded())
     }
 
     /// `generalPurpose / paid`; null when nothing is paid.
@@ -541,7 +541,7 @@ impl AnalyticsQuery {
                             active_providers: providers.len() as u32,
                             over_ceiling: providers.len() > provider_ceiling as usize,
                             providers,
-                            active_budget: cell.budget.rounded(),
+                            active_budget: Decimal(cell.budget.rounded()),
                             unconverted: money_list(&cell.budget),
                             open_flags: FlagCounts {
                                 double_reporting: f.double_reporting,

@@ -6,6 +6,7 @@ use super::enums::{
     OrgRole, OrganisationKind, PriorityArea, RelatedActivityType, to_domain,
 };
 use super::scalars::Date;
+use super::scalars::Decimal;
 use aidgraph_domain::activity::{
     ActivitySubmission, CountryShare, Narrative, ParisFlags, Participation, RegionShare,
     RelatedActivity, SectorShare, TransactionSubmission,
@@ -13,7 +14,6 @@ use aidgraph_domain::activity::{
 use aidgraph_domain::need::NeedSubmission;
 use aidgraph_domain::organisation::OrganisationSubmission;
 use async_graphql::{ID, InputObject};
-use rust_decimal::Decimal;
 
 /// A text in one language.
 #[derive(InputObject, Debug, Clone)]
@@ -218,7 +218,7 @@ impl ActivityInput {
                 .into_iter()
                 .map(|c| CountryShare {
                     code: c.code,
-                    percentage: c.percentage,
+                    percentage: c.percentage.map(|d| d.0),
                 })
                 .collect(),
             recipient_regions: self
@@ -227,7 +227,7 @@ impl ActivityInput {
                 .into_iter()
                 .map(|r| RegionShare {
                     code: r.code,
-                    percentage: r.percentage,
+                    percentage: r.percentage.map(|d| d.0),
                 })
                 .collect(),
             sectors: self
@@ -237,7 +237,7 @@ impl ActivityInput {
                 .map(|s| SectorShare {
                     code: s.code,
                     vocabulary: s.vocabulary.unwrap_or_else(|| "1".to_owned()),
-                    percentage: s.percentage,
+                    percentage: s.percentage.map(|d| d.0),
                 })
                 .collect(),
             priority_areas: to_domain(&self.priority_areas.unwrap_or_default()),
@@ -249,7 +249,7 @@ impl ActivityInput {
             planned_end: self.planned_end.map(|d| d.0),
             actual_start: self.actual_start.map(|d| d.0),
             actual_end: self.actual_end.map(|d| d.0),
-            budget: self.budget.map(|b| (b.amount, b.currency)),
+            budget: self.budget.map(|b| (b.amount.0, b.currency)),
             transactions: self
                 .transactions
                 .unwrap_or_default()
@@ -257,7 +257,7 @@ impl ActivityInput {
                 .map(|t| TransactionSubmission {
                     kind: t.kind,
                     date: t.date.0,
-                    amount: t.value.amount,
+                    amount: (t.value.amount).0,
                     currency: t.value.currency,
                     provider_activity_id: t.provider_activity_id,
                     receiver_activity_id: t.receiver_activity_id,
@@ -293,7 +293,7 @@ impl ActivityInput {
                         period_start: p.period_start.0,
                         period_end: p.period_end.0,
                         value: aidgraph_domain::money::Money {
-                            amount: p.value.amount,
+                            amount: (p.value.amount).0,
                             currency: p.value.currency.trim().to_ascii_uppercase(),
                         },
                         value_date: None,
@@ -342,7 +342,7 @@ impl From<NeedInput> for NeedSubmission {
             assistance_types: to_domain(&n.assistance_types.unwrap_or_default()),
             beneficiary_institutions: to_domain(&n.beneficiary_institutions.unwrap_or_default()),
             priority: n.priority.into(),
-            estimated_cost: n.estimated_cost.map(|c| (c.amount, c.currency)),
+            estimated_cost: n.estimated_cost.map(|c| (c.amount.0, c.currency)),
             visibility: n.visibility.into(),
         }
     }

@@ -9,6 +9,7 @@ use super::inputs::MoneyInput;
 use super::need::Need;
 use super::organisation::Organisation;
 use super::scalars::Date;
+use super::scalars::Decimal;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, Kind, encode};
 use crate::loaders::{ActivityId, NeedId, OrgRef};
@@ -24,7 +25,6 @@ use aidgraph_persistence::records::{
 };
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 async fn organisations_of(ctx: &Context<'_>, refs: &[String]) -> ApiResult<Vec<Organisation>> {
     let keys: Vec<OrgRef> = refs.iter().cloned().map(OrgRef).collect();
@@ -599,7 +599,7 @@ impl From<MonthlyRate> for ExchangeRate {
         ExchangeRate {
             currency: r.currency,
             month: r.month,
-            units_per_usd: r.units_per_usd,
+            units_per_usd: Decimal(r.units_per_usd),
         }
     }
 }
@@ -857,7 +857,7 @@ impl RecordsMutation {
             donor: input.donor,
             fund: input.fund.into(),
             earmark: input.earmark,
-            amount: (input.amount.amount, input.amount.currency),
+            amount: ((input.amount.amount).0, input.amount.currency),
             year: input.year,
             status: input.status.into(),
             date: input.date.map(|d| d.0),

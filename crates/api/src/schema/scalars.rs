@@ -1,4 +1,5 @@
-//! The `Date` scalar: an ISO 8601 calendar date such as `2026-03-01`.
+//! The registry's scalars: `Date`, an ISO 8601 calendar date such as `2026-03-01`, and
+//! `Decimal`, an exact decimal number sent as a string.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
@@ -27,5 +28,46 @@ impl ScalarType for Date {
 impl From<NaiveDate> for Date {
     fn from(d: NaiveDate) -> Self {
         Date(d)
+    }
+}
+
+/// An exact decimal number (money, rates, percentages), held without rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Decimal(pub rust_decimal::Decimal);
+
+/// An exact decimal number, written as a string such as "1250000.50" so that no digit is lost
+/// (numbers are accepted in input too); at most 28 significant digits.
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let parsed = match &value {
+            Value::String(s) => s.trim().parse::<rust_decimal::Decimal>().ok(),
+            Value::Number(n) => n.as_i64().map(rust_decimal::Decimal::from).or_else(|| {
+                n.as_f64()
+                    .and_then(|f| rust_decimal::Decimal::try_from(f).ok())
+            }),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        parsed.map(Decimal).ok_or_else(|| {
+            InputValueError::custom(
+                "not a decimal number aidgraph can hold (at most 28 significant digits)",
+            )
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+impl From<rust_decimal::Decimal> for Decimal {
+    fn from(d: rust_decimal::Decimal) -> Self {
+        Decimal(d)
+    }
+}
+
+impl From<Decimal> for rust_decimal::Decimal {
+    fn from(d: Decimal) -> Self {
+        d.0
     }
 }
