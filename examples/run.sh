@@ -6,28 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-bin="${1:-}"
-if [ -z "$bin" ]; then
-    cargo build -q -p aidgraph --bin aidgraph
-    bin="target/debug/aidgraph"
-fi
-bin="$(realpath "$bin")"
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cleanup() {
-    [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-(cd "$work" && env -u DATABASE_URL RUST_LOG=warn AIDGRAPH_BIND="127.0.0.1:$port" "$bin" serve) &
-server=$!
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-    sleep 0.1
-done
-token() { (cd "$work" && env -u DATABASE_URL "$bin" token issue --ttl 1h "$@"); }
-export AIDGRAPH_URL="http://127.0.0.1:$port/graphql"
+. scripts/serve-fresh.sh "${1:-}"
+export AIDGRAPH_URL="$url"
 AIDGRAPH_VIEWER_TOKEN="$(token --role viewer)"
 AIDGRAPH_RECIPIENT_TOKEN="$(token --role recipient --country KE)"
 export AIDGRAPH_VIEWER_TOKEN AIDGRAPH_RECIPIENT_TOKEN

@@ -26,6 +26,40 @@ fn aidgraph(dir: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap_or_else(|e| panic!("running aidgraph: {e}"))
 }
 
+/// `aidgraph serve` in `dir` on a free loopback port, once `/readyz` answers; the process and
+/// its address.
+async fn serving(dir: &PathBuf) -> (std::process::Child, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
+        .arg("serve")
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("AIDGRAPH_BIND", &bind)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("http://{bind}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return (server, bind);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    panic!("the server did not become ready on {bind}");
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
@@ -67,38 +101,10 @@ async fn demo_token_serve_and_query_work_out_of_the_box() {
         "the secret is kept beside the database"
     );
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bind = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
-        .arg("serve")
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env("AIDGRAPH_BIND", &bind)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://{bind}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server did not become ready");
+    let (mut server, bind) = serving(&dir).await;
     let health = aidgraph(&dir, &["healthcheck"], &[("AIDGRAPH_BIND", &bind)]);
     assert!(health.status.success(), "{}", stderr(&health));
-    let body: serde_json::Value = client
+    let body: serde_json::Value = reqwest::Client::new()
         .post(format!("http://{bind}/graphql"))
         .bearer_auth(&token)
         .json(&serde_json::json!({
@@ -281,32 +287,7 @@ async fn a_request_in_flight_at_sigterm_is_finished() {
         &["token", "issue", "--role", "admin", "--ttl", "1h"],
         &[],
     ));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bind = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_aidgraph"))
-        .arg("serve")
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env("AIDGRAPH_BIND", &bind)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client
-            .get(format!("http://{bind}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (mut server, bind) = serving(&dir).await;
     let body = "<iati-activities version=\"2.03\">\n<iati-activity><iati-identifier>XM-T-SIG-1</iati-identifier>\
         <reporting-org ref=\"XM-T-SIG\" type=\"10\"><narrative>Ministry</narrative></reporting-org>\
         <title><narrative>Border management</narrative></title><activity-status code=\"2\"/>\
