@@ -11,6 +11,7 @@ mod m20261130_000005_drop_flag_foreign_keys;
 mod m20261206_000006_create_registry_version;
 mod m20261206_000007_create_flag_rank_index;
 mod m20261206_000008_create_double_reporting_index;
+mod m20261206_000009_create_iati_sources;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_create_registry_version::Migration),
             Box::new(m20261206_000007_create_flag_rank_index::Migration),
             Box::new(m20261206_000008_create_double_reporting_index::Migration),
+            Box::new(m20261206_000009_create_iati_sources::Migration),
         ]
     }
 }

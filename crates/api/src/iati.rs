@@ -8,9 +8,11 @@ use aidgraph_domain::vocab::Role;
 use aidgraph_iati::reader::{IatiReader, ReadError};
 use aidgraph_iati::{map_activity, writer};
 use aidgraph_persistence::activities::{self, ActivityFilter, ActivityOrder, UpsertOutcome};
+use aidgraph_persistence::iati_sources::{self, Source};
 use aidgraph_persistence::organisations::{self, Sighting};
 use aidgraph_persistence::{PageRequest, Store, StoreError};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
 use tokio::io::AsyncBufRead;
 
@@ -43,8 +45,13 @@ pub struct ImportSummary {
     pub organisations_created: u64,
     /// Activities skipped, with reasons.
     pub skipped: Vec<Skipped>,
-    /// Details left out of stored activities (first 100).
+    /// What the import changed, left out or doubted, as `identifier: detail` (first 100).
     pub warnings: Vec<String>,
+    /// Every warning counted by reason (`placeholder-reference`, `repeated-code`…).
+    pub warnings_by_reason: std::collections::BTreeMap<&'static str, u64>,
+    /// The warnings of the activity read last, for callers that list them all.
+    #[serde(skip)]
+    pub latest_warnings: Vec<String>,
     /// Set when the file could not be read to its end; what was stored before stays.
     pub error: Option<String>,
 }
@@ -139,6 +146,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         };
         summary.version.clone_from(&reader.version);
         summary.read += 1;
+        summary.latest_warnings.clear();
         let skip = |summary: &mut ImportSummary, identifier: String, reason: String| {
             summary.skipped.push(Skipped {
                 identifier,
@@ -167,10 +175,17 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             progress(&summary);
             continue;
         }
+        summary.latest_warnings.clear();
         for w in mapped.warnings {
+            *summary
+                .warnings_by_reason
+                .entry(w.reason.key())
+                .or_default() += 1;
+            let line = format!("{identifier}: {w}");
             if summary.warnings.len() < 100 {
-                summary.warnings.push(format!("{identifier}: {w}"));
+                summary.warnings.push(line.clone());
             }
+            summary.latest_warnings.push(line);
         }
         let seen: Vec<Sighting> = mapped
             .organisations
@@ -183,7 +198,8 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             .collect();
         summary.organisations_created +=
             organisations::ensure_seen(store, who, &seen).await? as u64;
-        match activities::upsert_imported(store, who, mapped.data).await {
+        let source = source_of(raw.element, &reader);
+        match activities::upsert_imported(store, who, mapped.data, Some(&source)).await {
             Ok((_, UpsertOutcome::Created)) => summary.created += 1,
             Ok((_, UpsertOutcome::Updated)) => summary.updated += 1,
             Ok((_, UpsertOutcome::Unchanged)) => summary.unchanged += 1,
@@ -204,6 +220,20 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         metrics::counter!("aidgraph_iati_activities_total", "result" => result).increment(count);
     }
     Ok(summary)
+}
+
+/// The activity's element as kept with it, carrying the root's namespace declarations so
+/// that its publisher's own elements stay readable on their own.
+fn source_of<R>(mut element: aidgraph_iati::Element, reader: &IatiReader<R>) -> Source {
+    for (k, v) in &reader.namespaces {
+        if !element.attrs.iter().any(|(x, _)| x == k) {
+            element.attrs.push((k.clone(), v.clone()));
+        }
+    }
+    Source {
+        version: reader.version.clone(),
+        element: element.to_xml(),
+    }
 }
 
 /// Which activities to export; only published ones leave the registry.
@@ -232,7 +262,11 @@ async fn pages(
     store: &Store,
     who: &Principal,
     filter: &ExportFilter,
-    mut each: impl FnMut(Vec<activities::ActivityRecord>, writer::OrgLabels) -> std::io::Result<()>,
+    mut each: impl FnMut(
+        Vec<activities::ActivityRecord>,
+        writer::OrgLabels,
+        HashMap<i64, aidgraph_iati::Element>,
+    ) -> std::io::Result<()>,
 ) -> Result<u64, StoreError> {
     let query = query(filter);
     let mut after = None;
@@ -261,10 +295,39 @@ async fn pages(
         after = page.items.last().map(|(c, _)| c.clone());
         count += page.items.len() as u64;
         let has_next = page.has_next;
-        each(page.items.into_iter().map(|(_, a)| a).collect(), labels)
-            .map_err(|e| StoreError::Corrupt(format!("writing the export: {e}")))?;
+        let ids: Vec<i64> = page.items.iter().map(|(_, a)| a.id).collect();
+        let mut sources = HashMap::new();
+        for (id, source) in iati_sources::of_activities(store.db(), &ids).await? {
+            // Activities imported from IATI 2.0x come back with what the registry does not
+            // model; 1.0x sources and API registrations are written from the registry alone.
+            if source.version.starts_with('2')
+                && let Some(element) = parse_source(&source.element).await
+            {
+                sources.insert(id, element);
+            }
+        }
+        each(
+            page.items.into_iter().map(|(_, a)| a).collect(),
+            labels,
+            sources,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("writing the export: {e}")))?;
         if !has_next {
             return Ok(count);
+        }
+    }
+}
+
+/// A kept source element read back; `None` (the registry's own data is written) if it no
+/// longer reads.
+async fn parse_source(xml: &str) -> Option<aidgraph_iati::Element> {
+    let wrapped = format!("<iati-activities>{xml}</iati-activities>");
+    let mut reader = IatiReader::new(wrapped.as_bytes());
+    match reader.next_activity().await {
+        Ok(Some(raw)) => Some(raw.element),
+        _ => {
+            tracing::warn!("a kept IATI source no longer reads; exported from the registry");
+            None
         }
     }
 }
@@ -280,9 +343,12 @@ pub async fn export_iati(
     let io = |e: std::io::Error| StoreError::Corrupt(format!("writing the export: {e}"));
     writer::begin(out, &chrono::Utc::now().to_rfc3339()).map_err(io)?;
     let mut written = 0;
-    pages(store, who, filter, |page, labels| {
+    pages(store, who, filter, |page, labels, sources| {
         for a in page.iter().filter(|a| writer::exportable(&a.data)) {
-            writer::activity(out, &a.data, &labels)?;
+            match sources.get(&a.id) {
+                Some(element) => writer::activity_from_source(out, &a.data, &labels, element)?,
+                None => writer::activity(out, &a.data, &labels)?,
+            }
             written += 1;
         }
         Ok(())
@@ -332,7 +398,7 @@ pub async fn export_csv(
     ];
     csv.write_record(header)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let count = pages(store, who, filter, |page, labels| {
+    let count = pages(store, who, filter, |page, labels, _| {
         for a in page {
             let d = &a.data;
             let date = |x: Option<chrono::NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();

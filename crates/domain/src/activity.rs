@@ -147,6 +147,30 @@ pub struct DocumentLink {
     pub category: Option<String>,
 }
 
+/// A participating organisation named without an identifier (IATI files list many: local
+/// partners, community groups). Kept and written back, never matched against another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedParticipant {
+    /// Its names, by language.
+    pub names: Vec<Narrative>,
+    /// Its role.
+    pub role: OrgRole,
+    /// IATI OrganisationType code, when given.
+    pub org_type: Option<String>,
+    /// The organisation's own identifier for the activity, if it reports one.
+    pub activity_id: Option<String>,
+}
+
+/// A description other than the general one: objectives, target groups, other (IATI
+/// DescriptionType 2, 3, 4), or a second general description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedDescription {
+    /// IATI DescriptionType code.
+    pub kind: String,
+    /// The text, by language.
+    pub narratives: Vec<Narrative>,
+}
+
 /// An IATI aid type with its vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AidTypeCode {
@@ -184,6 +208,12 @@ pub struct IatiDetails {
     pub reporting_org_type: Option<String>,
     /// When the publisher last changed it, as the file says.
     pub last_updated: Option<String>,
+    /// Participating organisations named without an identifier.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_participants: Vec<NamedParticipant>,
+    /// Descriptions other than the general one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_descriptions: Vec<TypedDescription>,
 }
 
 /// A valid activity: what the registry stores.

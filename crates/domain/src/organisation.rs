@@ -38,11 +38,54 @@ pub struct OrganisationSubmission {
     pub country: Option<String>,
 }
 
-/// Checks an organisation reference: non-empty, at most 200 characters, no spaces.
+/// Words publishers put where an organisation identifier belongs when they have none, compared
+/// in lower case with everything but letters and digits removed (`N/A`, `n.a.`, `Not
+/// available`, `TBD`…). Chosen from real IATI files: see `docs/iati.md`.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "na",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "notavailable",
+    "notapplicable",
+    "notknown",
+    "notprovided",
+    "tbd",
+    "tbc",
+    "undefined",
+];
+
+/// Whether `value` only stands in for a missing organisation identifier: empty or
+/// whitespace, punctuation only (`-`, `?`), zeros only (`0`, `000`), `x` only (`XX-XXX`), or a
+/// word such as `N/A`, `none` or `unknown`. Such a reference is never an organisation's
+/// identity: it is not stored as one and never matches another.
+pub fn is_placeholder_ref(value: &str) -> bool {
+    let folded: String = value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    folded.is_empty()
+        || folded.chars().all(|c| c == '0')
+        || folded.chars().all(|c| c == 'x')
+        || PLACEHOLDER_WORDS.contains(&folded.as_str())
+}
+
+/// Checks an organisation reference: non-empty, not a placeholder (see
+/// [`is_placeholder_ref`]), at most 200 characters, no spaces.
 pub fn check_org_ref(value: &str, field: &str, violations: &mut Violations) -> Option<String> {
     let value = value.trim();
     if value.is_empty() {
         violations.push(field, "must not be empty");
+        None
+    } else if is_placeholder_ref(value) {
+        violations.push(
+            field,
+            format!(
+                "`{value}` is a placeholder, not an organisation identifier; name the organisation without a reference instead"
+            ),
+        );
         None
     } else if value.len() > 200 || value.chars().any(char::is_whitespace) {
         violations.push(
@@ -99,5 +142,42 @@ impl OrganisationData {
             }),
             _ => Err(v),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_not_identifiers() {
+        for p in [
+            "",
+            " ",
+            "N/A",
+            "n/a",
+            "NA",
+            "n.a.",
+            "None",
+            "null",
+            "0",
+            "000",
+            "-",
+            "--",
+            "?",
+            "XX-XXX",
+            "xxx",
+            "Not available",
+            "unknown",
+            "TBD",
+        ] {
+            assert!(is_placeholder_ref(p), "{p:?} is a placeholder");
+        }
+        for r in ["GB-GOV-1", "XM-DAC-41128", "NA-COA-12", "N1", "41114", "X1"] {
+            assert!(!is_placeholder_ref(r), "{r:?} is an identifier");
+        }
+        let mut v = Violations::default();
+        assert_eq!(check_org_ref("N/A", "ref", &mut v), None);
+        assert!(v.to_string().contains("placeholder"), "{v}");
     }
 }

@@ -7,13 +7,14 @@ use crate::reader::Element;
 use aidgraph_domain::Violations;
 use aidgraph_domain::activity::{
     ActivityData, ActivitySubmission, AidTypeCode, CountryShare, DocumentLink, IatiDetails,
-    Narrative, ParisFlags, Participation, PeriodValue, RegionShare, RelatedActivity, SectorShare,
-    TransactionSubmission,
+    NamedParticipant, Narrative, ParisFlags, Participation, PeriodValue, RegionShare,
+    RelatedActivity, SectorShare, TransactionSubmission, TypedDescription,
 };
 use aidgraph_domain::codes::{
     COUNTRY, CURRENCY, LANGUAGE, REGION, SECTOR, SECTOR_CATEGORY, SECTOR_VOCABULARY,
 };
 use aidgraph_domain::money::Money;
+use aidgraph_domain::organisation::is_placeholder_ref;
 use aidgraph_domain::vocab::{ActivityStatus, OrgRole, RelatedActivityType};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -31,6 +32,112 @@ pub struct SeenOrganisation {
     pub iati_type: Option<String>,
 }
 
+/// Why the import warns about an activity; summaries count warnings by reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// A participating organisation's role is not an IATI OrganisationRole; it is left out.
+    UnknownRole,
+    /// A reference such as `N/A` or `0` stands where an organisation identifier belongs; the
+    /// organisation is kept by name, the reference is not.
+    PlaceholderReference,
+    /// A participating organisation has no reference (or one that is not an identifier); it is
+    /// kept by name.
+    NamedWithoutReference,
+    /// No activity status; taken as implementation.
+    NoStatus,
+    /// An activity date of a type no version of the standard defines, or without a readable
+    /// date; left out.
+    UnreadableDate,
+    /// An end date before its start; the end is left out.
+    EndBeforeStart,
+    /// A country, region or sector code that is not in its code list; left out.
+    UnknownCode,
+    /// The same country, region or sector listed more than once; merged, percentages summed.
+    RepeatedCode,
+    /// Country and region percentages that do not sum to 100.
+    PercentageSum,
+    /// Countries, regions or sectors given on transactions only; taken for the activity,
+    /// weighted by transaction value.
+    FromTransactions,
+    /// A budget or planned disbursement without period or value, or with unusable money;
+    /// left out.
+    IncompleteBudget,
+    /// A transaction without type, value, date or currency; left out.
+    IncompleteTransaction,
+    /// A related activity of an unknown type; left out.
+    UnknownRelation,
+    /// The IATI identifier breaks an IATI rule; kept as published.
+    IdentifierRule,
+}
+
+impl Reason {
+    /// Every reason, in the order summaries list them.
+    pub const ALL: [Reason; 14] = [
+        Reason::UnknownRole,
+        Reason::PlaceholderReference,
+        Reason::NamedWithoutReference,
+        Reason::NoStatus,
+        Reason::UnreadableDate,
+        Reason::EndBeforeStart,
+        Reason::UnknownCode,
+        Reason::RepeatedCode,
+        Reason::PercentageSum,
+        Reason::FromTransactions,
+        Reason::IncompleteBudget,
+        Reason::IncompleteTransaction,
+        Reason::UnknownRelation,
+        Reason::IdentifierRule,
+    ];
+
+    /// A stable key, for counts in JSON and on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Reason::UnknownRole => "unknown-role",
+            Reason::PlaceholderReference => "placeholder-reference",
+            Reason::NamedWithoutReference => "named-without-reference",
+            Reason::NoStatus => "no-status",
+            Reason::UnreadableDate => "unreadable-date",
+            Reason::EndBeforeStart => "end-before-start",
+            Reason::UnknownCode => "unknown-code",
+            Reason::RepeatedCode => "repeated-code",
+            Reason::PercentageSum => "percentage-sum",
+            Reason::FromTransactions => "from-transactions",
+            Reason::IncompleteBudget => "incomplete-budget",
+            Reason::IncompleteTransaction => "incomplete-transaction",
+            Reason::UnknownRelation => "unknown-relation",
+            Reason::IdentifierRule => "identifier-rule",
+        }
+    }
+}
+
+/// Something the import changed, left out or doubts about one activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Why, for counting.
+    pub reason: Reason,
+    /// What, in words.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// Warnings of one activity as they are found.
+#[derive(Debug, Default)]
+struct Warnings(Vec<Warning>);
+
+impl Warnings {
+    fn push(&mut self, reason: Reason, detail: impl Into<String>) {
+        self.0.push(Warning {
+            reason,
+            detail: detail.into(),
+        });
+    }
+}
+
 /// An activity mapped into the domain, with what the import should know about it.
 #[derive(Debug, Clone)]
 pub struct MappedActivity {
@@ -38,8 +145,8 @@ pub struct MappedActivity {
     pub data: ActivityData,
     /// Organisations it names (reporting and participating) with references.
     pub organisations: Vec<SeenOrganisation>,
-    /// Things dropped or doubtful, for the import report.
-    pub warnings: Vec<String>,
+    /// Things changed, dropped or doubtful, for the import report.
+    pub warnings: Vec<Warning>,
 }
 
 /// Why an activity was skipped; `identifier` is empty when it has none.
@@ -162,12 +269,12 @@ fn transaction_type(text: &str) -> Option<&'static str> {
 }
 
 fn related_type(text: &str) -> Option<RelatedActivityType> {
-    match text {
-        "1" => Some(RelatedActivityType::Parent),
-        "2" => Some(RelatedActivityType::Child),
-        "3" => Some(RelatedActivityType::Sibling),
-        "4" => Some(RelatedActivityType::CoFunded),
-        "5" => Some(RelatedActivityType::ThirdParty),
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "parent" => Some(RelatedActivityType::Parent),
+        "2" | "child" => Some(RelatedActivityType::Child),
+        "3" | "sibling" => Some(RelatedActivityType::Sibling),
+        "4" | "co-funded" | "cofunded" => Some(RelatedActivityType::CoFunded),
+        "5" | "third party" | "third-party" => Some(RelatedActivityType::ThirdParty),
         _ => None,
     }
 }
@@ -183,7 +290,7 @@ fn sector_vocabulary(text: Option<&str>) -> String {
 fn period_value(
     e: &Element,
     default_currency: Option<&str>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Option<PeriodValue> {
     let start = e
         .child("period-start")
@@ -199,7 +306,7 @@ fn period_value(
     let mut v = Violations::default();
     let money = Money::parse_signed(amount, currency, e.name.as_str(), &mut v);
     if !v.is_empty() {
-        warnings.push(format!("{}: {v}", e.name));
+        warnings.push(Reason::IncompleteBudget, format!("{}: {v}", e.name));
     }
     Some(PeriodValue {
         kind: e.attr("type").map(str::to_owned),
@@ -209,6 +316,215 @@ fn period_value(
         value: money?,
         value_date: value.attr("value-date").and_then(parse_date),
     })
+}
+
+/// Which coded list a `recipient-country`, `recipient-region` or `sector` element feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Geography {
+    Country,
+    Region,
+    Sector,
+}
+
+impl Geography {
+    fn element(self) -> &'static str {
+        match self {
+            Geography::Country => "recipient-country",
+            Geography::Region => "recipient-region",
+            Geography::Sector => "sector",
+        }
+    }
+}
+
+/// One code with its vocabulary and share.
+#[derive(Debug, Clone)]
+struct Share {
+    vocabulary: String,
+    code: String,
+    percentage: Option<Decimal>,
+    times: u32,
+}
+
+/// Codes in the order first listed; a code listed again is merged into its first place with
+/// the percentages summed.
+#[derive(Debug, Default)]
+struct Shares {
+    items: Vec<Share>,
+}
+
+impl Shares {
+    fn add(&mut self, vocabulary: String, code: String, percentage: Option<Decimal>) {
+        match self
+            .items
+            .iter_mut()
+            .find(|x| x.vocabulary == vocabulary && x.code == code)
+        {
+            Some(x) => {
+                x.percentage = match (x.percentage, percentage) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                x.times += 1;
+            }
+            None => self.items.push(Share {
+                vocabulary,
+                code,
+                percentage,
+                times: 1,
+            }),
+        }
+    }
+
+    fn report(&self, element: &str, warnings: &mut Warnings) {
+        for x in self.items.iter().filter(|x| x.times > 1) {
+            warnings.push(
+                Reason::RepeatedCode,
+                format!(
+                    "{element} `{}` listed {} times; merged{}",
+                    x.code,
+                    x.times,
+                    x.percentage
+                        .map(|p| format!(", percentages summed to {}", p.normalize()))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+}
+
+/// The vocabulary and code of a `recipient-country`, `recipient-region` or `sector` element,
+/// when its code list knows the code; a warning when it does not.
+fn coded(e: &Element, kind: Geography, warnings: &mut Warnings) -> Option<(String, String)> {
+    let raw = code(e)?;
+    match kind {
+        Geography::Country => {
+            let code = raw.to_ascii_uppercase();
+            if COUNTRY.get(&code).is_some() {
+                return Some((String::new(), code));
+            }
+            warnings.push(
+                Reason::UnknownCode,
+                format!("unknown recipient-country `{code}` left out"),
+            );
+        }
+        Geography::Region => {
+            let vocabulary = e.attr("vocabulary").unwrap_or("1");
+            if vocabulary == "1" && REGION.get(raw).is_some() {
+                return Some((vocabulary.to_owned(), raw.to_owned()));
+            }
+            warnings.push(
+                Reason::UnknownCode,
+                format!("recipient-region {raw} in vocabulary {vocabulary} left out"),
+            );
+        }
+        Geography::Sector => {
+            let vocabulary = sector_vocabulary(e.attr("vocabulary"));
+            let known = match vocabulary.as_str() {
+                "1" => SECTOR.get(raw).is_some(),
+                "2" => SECTOR_CATEGORY.get(raw).is_some(),
+                other => SECTOR_VOCABULARY.get(other).is_some(),
+            };
+            if known {
+                return Some((vocabulary, raw.to_owned()));
+            }
+            warnings.push(
+                Reason::UnknownCode,
+                format!(
+                    "sector `{raw}` (vocabulary {vocabulary}) is not in its code list; left out"
+                ),
+            );
+        }
+    }
+    None
+}
+
+fn shares_of(e: &Element, kind: Geography, into: &mut Shares, warnings: &mut Warnings) {
+    if let Some((vocabulary, code)) = coded(e, kind, warnings) {
+        into.add(vocabulary, code, percentage(e));
+    }
+}
+
+/// The activity's countries, regions or sectors from its transactions': each transaction
+/// weighs its absolute value (or one, when the transactions are in several currencies or
+/// all zero), shared equally among the codes it gives in a vocabulary; percentages per
+/// vocabulary, to two decimals, summing to 100.
+fn from_transactions(e: &Element, kind: Geography, warnings: &mut Warnings) -> Shares {
+    let mut given: Vec<(Decimal, Vec<(String, String)>)> = Vec::new();
+    let mut currencies: Vec<String> = Vec::new();
+    let default_currency = e.attr("default-currency").map(str::to_ascii_uppercase);
+    for t in e.children("transaction") {
+        let codes: Vec<(String, String)> = t
+            .children(kind.element())
+            .filter_map(|c| coded(c, kind, warnings))
+            .collect();
+        if codes.is_empty() {
+            continue;
+        }
+        let value = t.child("value");
+        let amount = value
+            .and_then(Element::text)
+            .and_then(parse_amount)
+            .map(|a| a.abs())
+            .unwrap_or_default();
+        if let Some(c) = value
+            .and_then(|v| v.attr("currency").map(str::to_ascii_uppercase))
+            .or_else(|| default_currency.clone())
+            && !currencies.contains(&c)
+        {
+            currencies.push(c);
+        }
+        given.push((amount, codes));
+    }
+    let mut out = Shares::default();
+    if given.is_empty() {
+        return out;
+    }
+    let by_value = currencies.len() <= 1 && given.iter().any(|(a, _)| !a.is_zero());
+    let mut weights: Vec<(String, String, Decimal)> = Vec::new();
+    for (amount, codes) in &given {
+        let weight = if by_value { *amount } else { Decimal::ONE };
+        for (vocabulary, code) in codes {
+            let peers = codes.iter().filter(|(v, _)| v == vocabulary).count();
+            let part = weight / Decimal::from(peers);
+            match weights
+                .iter_mut()
+                .find(|(v, c, _)| v == vocabulary && c == code)
+            {
+                Some(w) => w.2 += part,
+                None => weights.push((vocabulary.clone(), code.clone(), part)),
+            }
+        }
+    }
+    let mut vocabularies: Vec<String> = weights.iter().map(|(v, _, _)| v.clone()).collect();
+    vocabularies.sort();
+    vocabularies.dedup();
+    for vocabulary in vocabularies {
+        let these: Vec<&(String, String, Decimal)> = weights
+            .iter()
+            .filter(|(v, _, _)| *v == vocabulary)
+            .collect();
+        let total: Decimal = these.iter().map(|(_, _, w)| *w).sum();
+        let mut left = Decimal::ONE_HUNDRED;
+        for (i, (_, code, weight)) in these.iter().enumerate() {
+            let percentage = if i + 1 == these.len() {
+                left
+            } else {
+                (*weight * Decimal::ONE_HUNDRED / total).round_dp(2)
+            };
+            left -= percentage;
+            out.add(vocabulary.clone(), code.clone(), Some(percentage));
+        }
+    }
+    warnings.push(
+        Reason::FromTransactions,
+        format!(
+            "no activity-level {}: taken from {} transactions, weighted by {}",
+            kind.element(),
+            given.len(),
+            if by_value { "value" } else { "count" }
+        ),
+    );
+    out
 }
 
 /// Maps one activity. `reporting_override` replaces the reporting organisation (for an import
@@ -231,7 +547,7 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         .attr("default-currency")
         .map(str::to_ascii_uppercase)
         .filter(|c| CURRENCY.get(c).is_some());
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::default();
     let mut organisations = Vec::new();
 
     let reporting = e
@@ -241,6 +557,11 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         .attr("ref")
         .ok_or_else(|| fail("the reporting-org has no ref".into()))?
         .to_owned();
+    if is_placeholder_ref(&reporting_ref) {
+        return Err(fail(format!(
+            "the reporting-org ref `{reporting_ref}` is a placeholder, not an organisation identifier"
+        )));
+    }
     organisations.push(SeenOrganisation {
         org_ref: reporting_ref.clone(),
         name: first_name(reporting, &lang),
@@ -255,56 +576,102 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             }
         }
     }
-    let mut descriptions = Vec::new();
-    // The general description (type 1, or untyped) first.
-    let mut described: Vec<&Element> = e.children("description").collect();
-    described.sort_by_key(|d| d.attr("type").is_some_and(|t| t != "1"));
-    for d in described {
-        for n in narratives(d, &lang) {
-            if !descriptions.iter().any(|x: &Narrative| x.lang == n.lang) {
-                descriptions.push(n);
-            }
+    // The first general description (type 1, or untyped) is the activity's; every other one
+    // is kept with its type.
+    let mut descriptions: Vec<Narrative> = Vec::new();
+    let mut other_descriptions = Vec::new();
+    for d in e.children("description") {
+        let kind = d.attr("type").unwrap_or("1");
+        let texts = narratives(d, &lang);
+        if kind == "1" && descriptions.is_empty() && !texts.is_empty() {
+            descriptions = texts;
+        } else if !texts.is_empty() {
+            other_descriptions.push(TypedDescription {
+                kind: kind.to_owned(),
+                narratives: texts,
+            });
         }
     }
 
     let mut participating = Vec::new();
+    let mut named_participants = Vec::new();
     for p in e.children("participating-org") {
+        let names = narratives(p, &lang);
+        let name = names.first().map(|n| n.text.as_str()).unwrap_or("?");
         let Some(role) = p.attr("role").and_then(role_of) else {
-            warnings.push(format!(
-                "participating-org `{}`: unknown role, left out",
-                p.attr("ref").unwrap_or("?")
-            ));
+            warnings.push(
+                Reason::UnknownRole,
+                format!(
+                    "participating-org `{}` with role `{}` left out: not an IATI organisation role",
+                    p.attr("ref").unwrap_or(name),
+                    p.attr("role").unwrap_or("")
+                ),
+            );
             continue;
         };
-        let Some(org_ref) = p.attr("ref") else {
-            warnings.push(format!(
-                "participating-org `{}` has no ref, left out",
-                first_name(p, &lang)
-            ));
-            continue;
+        let org_ref = p.attr("ref");
+        let identified = match org_ref {
+            Some(r) if is_placeholder_ref(r) => {
+                warnings.push(
+                    Reason::PlaceholderReference,
+                    format!(
+                        "participating-org `{name}` has the placeholder ref `{r}`; kept by name, without a reference"
+                    ),
+                );
+                None
+            }
+            Some(r) if r.chars().any(char::is_whitespace) || r.len() > 200 => {
+                warnings.push(
+                    Reason::NamedWithoutReference,
+                    format!(
+                        "participating-org ref `{r}` is not an identifier; `{name}` kept by name"
+                    ),
+                );
+                None
+            }
+            Some(r) => Some(r),
+            None => {
+                warnings.push(
+                    Reason::NamedWithoutReference,
+                    format!("participating-org `{name}` has no ref; kept by name"),
+                );
+                None
+            }
         };
-        if org_ref.chars().any(char::is_whitespace) || org_ref.len() > 200 {
-            warnings.push(format!(
-                "participating-org ref `{org_ref}` is not an identifier, left out"
-            ));
-            continue;
+        let activity_id = p.attr("activity-id").map(str::to_owned);
+        match identified {
+            Some(org_ref) => {
+                organisations.push(SeenOrganisation {
+                    org_ref: org_ref.to_owned(),
+                    name: first_name(p, &lang),
+                    iati_type: p.attr("type").map(str::to_owned),
+                });
+                participating.push(Participation {
+                    org_ref: org_ref.to_owned(),
+                    role,
+                    activity_id,
+                });
+            }
+            None => named_participants.push(NamedParticipant {
+                names,
+                role,
+                org_type: p.attr("type").map(str::to_owned),
+                activity_id,
+            }),
         }
-        organisations.push(SeenOrganisation {
-            org_ref: org_ref.to_owned(),
-            name: first_name(p, &lang),
-            iati_type: p.attr("type").map(str::to_owned),
-        });
-        participating.push(Participation {
-            org_ref: org_ref.to_owned(),
-            role,
-            activity_id: p.attr("activity-id").map(str::to_owned),
-        });
     }
 
-    let status = match e.child("activity-status").and_then(code) {
+    // 1.0x files may give the status as element text (`Implementation`).
+    let status = match e
+        .child("activity-status")
+        .and_then(|s| code(s).or_else(|| s.text()))
+    {
         Some(s) => status_of(s).ok_or_else(|| fail(format!("unknown activity-status `{s}`")))?,
         None => {
-            warnings.push("no activity-status; taken as implementation".into());
+            warnings.push(
+                Reason::NoStatus,
+                "no activity-status; taken as implementation",
+            );
             ActivityStatus::Implementation
         }
     };
@@ -313,14 +680,37 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         (None, None, None, None);
     for d in e.children("activity-date") {
         let date = date_attr(d).or_else(|| d.text()).and_then(parse_date);
-        match d.attr("type") {
-            Some("1") | Some("start-planned") | Some("start") => {
-                planned_start = date.or(planned_start)
+        let kind = d.attr("type").map(str::to_ascii_lowercase);
+        // 2.0x codes, and the 1.0x words in any case (`start-planned`, `START-ACTUAL`).
+        let slot = match kind.as_deref() {
+            Some("1" | "start-planned" | "start") => &mut planned_start,
+            Some("2" | "start-actual") => &mut actual_start,
+            Some("3" | "end-planned" | "end") => &mut planned_end,
+            Some("4" | "end-actual") => &mut actual_end,
+            other => {
+                warnings.push(
+                    Reason::UnreadableDate,
+                    format!(
+                        "activity-date of type `{}` left out: not an IATI activity date type",
+                        other.unwrap_or("")
+                    ),
+                );
+                continue;
             }
-            Some("2") | Some("start-actual") => actual_start = date.or(actual_start),
-            Some("3") | Some("end-planned") | Some("end") => planned_end = date.or(planned_end),
-            Some("4") | Some("end-actual") => actual_end = date.or(actual_end),
-            _ => {}
+        };
+        match date {
+            Some(date) => {
+                if slot.is_none() {
+                    *slot = Some(date);
+                }
+            }
+            None => warnings.push(
+                Reason::UnreadableDate,
+                format!(
+                    "activity-date of type `{}` has no readable date; left out",
+                    kind.as_deref().unwrap_or("")
+                ),
+            ),
         }
     }
     // Publishers sometimes report an end before the start; keep the start.
@@ -331,58 +721,63 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         if let (Some(s), Some(x)) = (start, *end)
             && x < s
         {
-            warnings.push(format!("{which} end {x} before start {s}; end left out"));
+            warnings.push(
+                Reason::EndBeforeStart,
+                format!("{which} end {x} before start {s}; end left out"),
+            );
             *end = None;
         }
     }
 
-    let mut recipient_countries: Vec<CountryShare> = Vec::new();
+    let mut countries = Shares::default();
+    let mut regions = Shares::default();
+    let mut sectors = Shares::default();
     for c in e.children("recipient-country") {
-        match code(c).map(str::to_ascii_uppercase) {
-            Some(code) if COUNTRY.get(&code).is_some() => recipient_countries.push(CountryShare {
-                code,
-                percentage: percentage(c),
-            }),
-            Some(code) => warnings.push(format!("unknown recipient-country `{code}` left out")),
-            None => {}
-        }
+        shares_of(c, Geography::Country, &mut countries, &mut warnings);
     }
-    let mut recipient_regions = Vec::new();
     for r in e.children("recipient-region") {
-        let vocabulary = r.attr("vocabulary").unwrap_or("1");
-        match code(r) {
-            Some(code) if vocabulary == "1" && REGION.get(code).is_some() => recipient_regions
-                .push(RegionShare {
-                    code: code.to_owned(),
-                    percentage: percentage(r),
-                }),
-            Some(code) => warnings.push(format!(
-                "recipient-region {code} in vocabulary {vocabulary} left out"
-            )),
-            None => {}
-        }
+        shares_of(r, Geography::Region, &mut regions, &mut warnings);
     }
-    let mut sectors: Vec<SectorShare> = Vec::new();
     for s in e.children("sector") {
-        let Some(code) = code(s) else { continue };
-        let vocabulary = sector_vocabulary(s.attr("vocabulary"));
-        let known = match vocabulary.as_str() {
-            "1" => SECTOR.get(code).is_some(),
-            "2" => SECTOR_CATEGORY.get(code).is_some(),
-            other => SECTOR_VOCABULARY.get(other).is_some(),
-        };
-        if known {
-            sectors.push(SectorShare {
-                code: code.to_owned(),
-                vocabulary,
-                percentage: percentage(s),
-            });
-        } else {
-            warnings.push(format!(
-                "sector `{code}` (vocabulary {vocabulary}) is not in its code list; left out"
-            ));
-        }
+        shares_of(s, Geography::Sector, &mut sectors, &mut warnings);
     }
+    countries.report("recipient-country", &mut warnings);
+    regions.report("recipient-region", &mut warnings);
+    sectors.report("sector", &mut warnings);
+    // Since 2.01 a publisher may give countries, regions and sectors on each transaction
+    // instead: the activity's are then the transactions', weighted by value.
+    if sectors.items.is_empty() {
+        sectors = from_transactions(e, Geography::Sector, &mut warnings);
+    }
+    if countries.items.is_empty() && regions.items.is_empty() {
+        countries = from_transactions(e, Geography::Country, &mut warnings);
+        regions = from_transactions(e, Geography::Region, &mut warnings);
+    }
+    let recipient_countries: Vec<CountryShare> = countries
+        .items
+        .into_iter()
+        .map(|x| CountryShare {
+            code: x.code,
+            percentage: x.percentage,
+        })
+        .collect();
+    let recipient_regions: Vec<RegionShare> = regions
+        .items
+        .into_iter()
+        .map(|x| RegionShare {
+            code: x.code,
+            percentage: x.percentage,
+        })
+        .collect();
+    let sectors: Vec<SectorShare> = sectors
+        .items
+        .into_iter()
+        .map(|x| SectorShare {
+            code: x.code,
+            vocabulary: x.vocabulary,
+            percentage: x.percentage,
+        })
+        .collect();
     let share_sum = |shares: Vec<Option<Decimal>>| -> Option<Decimal> {
         shares
             .iter()
@@ -397,10 +792,13 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
     if let Some(sum) = share_sum(geography)
         && (sum - Decimal::ONE_HUNDRED).abs() > Decimal::new(5, 1)
     {
-        warnings.push(format!(
-            "recipient country and region percentages sum to {}",
-            sum.normalize()
-        ));
+        warnings.push(
+            Reason::PercentageSum,
+            format!(
+                "recipient country and region percentages sum to {}",
+                sum.normalize()
+            ),
+        );
     }
 
     let mut iati = IatiDetails {
@@ -434,12 +832,17 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             .collect(),
         reporting_org_type: reporting.attr("type").map(str::to_owned),
         last_updated: e.attr("last-updated-datetime").map(str::to_owned),
+        named_participants,
+        other_descriptions,
         ..IatiDetails::default()
     };
     for b in e.children("budget") {
         match period_value(b, default_currency.as_deref(), &mut warnings) {
             Some(v) => iati.budgets.push(v),
-            None => warnings.push("a budget without period or value was left out".into()),
+            None => warnings.push(
+                Reason::IncompleteBudget,
+                "a budget without period or value was left out",
+            ),
         }
     }
     for b in e.children("planned-disbursement") {
@@ -468,15 +871,24 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             .and_then(code)
             .or_else(|| t.attr("type"));
         let Some(kind) = kind.and_then(transaction_type) else {
-            warnings.push("a transaction of unknown type was left out".into());
+            warnings.push(
+                Reason::IncompleteTransaction,
+                "a transaction of unknown type was left out",
+            );
             continue;
         };
         let Some(value) = t.child("value") else {
-            warnings.push("a transaction without value was left out".into());
+            warnings.push(
+                Reason::IncompleteTransaction,
+                "a transaction without value was left out",
+            );
             continue;
         };
         let Some(amount) = value.text().and_then(parse_amount) else {
-            warnings.push("a transaction with an unreadable value was left out".into());
+            warnings.push(
+                Reason::IncompleteTransaction,
+                "a transaction with an unreadable value was left out",
+            );
             continue;
         };
         let date = t
@@ -485,7 +897,10 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             .or_else(|| value.attr("value-date"))
             .and_then(parse_date);
         let Some(date) = date else {
-            warnings.push("a transaction without date was left out".into());
+            warnings.push(
+                Reason::IncompleteTransaction,
+                "a transaction without date was left out",
+            );
             continue;
         };
         let Some(currency) = value
@@ -493,7 +908,10 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             .map(str::to_ascii_uppercase)
             .or_else(|| default_currency.clone())
         else {
-            warnings.push("a transaction without currency was left out".into());
+            warnings.push(
+                Reason::IncompleteTransaction,
+                "a transaction without currency was left out",
+            );
             continue;
         };
         transactions.push(TransactionSubmission {
@@ -521,9 +939,10 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
                     kind,
                 })
             }
-            (Some(id), None) => {
-                warnings.push(format!("related-activity {id} of unknown type left out"))
-            }
+            (Some(id), None) => warnings.push(
+                Reason::UnknownRelation,
+                format!("related-activity {id} of unknown type left out"),
+            ),
             _ => {}
         }
     }
@@ -581,11 +1000,14 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
     };
     let data = ActivityData::parse(submission).map_err(|v| fail(v.to_string()))?;
     if let Some(breach) = aidgraph_domain::activity::iati_identifier_breach(&data.iati_identifier) {
-        warnings.push(format!("iati-identifier {breach}; kept as published"));
+        warnings.push(
+            Reason::IdentifierRule,
+            format!("iati-identifier {breach}; kept as published"),
+        );
     }
     Ok(MappedActivity {
         data,
         organisations,
-        warnings,
+        warnings: warnings.0,
     })
 }

@@ -1,6 +1,7 @@
 //! Streaming reader: walks an `iati-activities` document event by event and hands out one
 //! `iati-activity` at a time as a small element tree, so memory stays bounded by the largest
-//! activity whatever the file size. Elements in foreign namespaces are dropped.
+//! activity whatever the file size. Elements in publishers' own namespaces are kept as
+//! written (prefix and all), with the namespace declarations of the root.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -44,6 +45,50 @@ impl Element {
         let t = self.text.trim();
         (!t.is_empty()).then_some(t)
     }
+
+    /// Whether the element is in a publisher's own namespace (`usg:office-name`).
+    pub fn is_foreign(&self) -> bool {
+        self.name.contains(':')
+    }
+
+    /// The element as XML on one line: attributes in document order, the text of elements
+    /// without children as read, whitespace between children dropped. Reading the output
+    /// back gives the same element.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write_xml(&mut out);
+        out
+    }
+
+    fn write_xml(&self, out: &mut String) {
+        use quick_xml::escape::escape;
+        out.push('<');
+        out.push_str(&self.name);
+        for (k, v) in &self.attrs {
+            out.push(' ');
+            out.push_str(k);
+            out.push_str("=\"");
+            out.push_str(&escape(v.as_str()));
+            out.push('"');
+        }
+        let text = if self.children.is_empty() {
+            self.text.as_str()
+        } else {
+            self.text.trim()
+        };
+        if text.is_empty() && self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        out.push_str(&escape(text));
+        for c in &self.children {
+            c.write_xml(out);
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
 }
 
 /// Why reading stopped.
@@ -86,6 +131,8 @@ pub struct IatiReader<R> {
     open_outside: u32,
     /// Whether `</iati-activities>` was read.
     closed: bool,
+    /// Namespace declarations of the root (`xmlns:usg`…), for activities kept whole.
+    pub namespaces: Vec<(String, String)>,
 }
 
 fn count_lines(text: &str) -> u64 {
@@ -137,6 +184,7 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
             rooted: false,
             open_outside: 0,
             closed: false,
+            namespaces: Vec::new(),
         }
     }
 
@@ -155,8 +203,6 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
         // The stack of open elements of the current activity (empty outside activities).
         let mut stack: Vec<Element> = Vec::new();
         let mut start_line = 0;
-        // Depth inside a foreign-namespace element being skipped.
-        let mut skipping = 0usize;
         loop {
             self.buf.clear();
             let event = match self.reader.read_event_into_async(&mut self.buf).await {
@@ -180,6 +226,12 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                             "iati-activities" => {
                                 self.rooted = !empty;
                                 self.version = element.attr("version").unwrap_or("").to_owned();
+                                self.namespaces = element
+                                    .attrs
+                                    .iter()
+                                    .filter(|(k, _)| k.starts_with("xmlns:"))
+                                    .cloned()
+                                    .collect();
                                 self.line += raw_lines;
                                 if empty {
                                     self.finished = true;
@@ -191,11 +243,7 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                             other => return Err(ReadError::NotIati(other.to_owned())),
                         }
                     }
-                    if skipping > 0 {
-                        if !empty {
-                            skipping += 1;
-                        }
-                    } else if stack.is_empty() {
+                    if stack.is_empty() {
                         if element.name == "iati-activity" {
                             start_line = self.line;
                             if empty {
@@ -210,10 +258,6 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                             self.open_outside += 1;
                         }
                         // Anything else between activities is ignored.
-                    } else if element.name.contains(':') {
-                        if !empty {
-                            skipping = 1;
-                        }
                     } else if empty {
                         if let Some(parent) = stack.last_mut() {
                             parent.children.push(element);
@@ -223,9 +267,7 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                     }
                 }
                 Event::End(_) => {
-                    if skipping > 0 {
-                        skipping -= 1;
-                    } else if stack.is_empty() {
+                    if stack.is_empty() {
                         if self.open_outside > 0 {
                             self.open_outside -= 1;
                         } else {
@@ -245,23 +287,17 @@ impl<R: AsyncBufRead + Unpin> IatiReader<R> {
                     }
                 }
                 Event::Text(ref t) => {
-                    if skipping == 0
-                        && let Some(open) = stack.last_mut()
-                    {
+                    if let Some(open) = stack.last_mut() {
                         open.text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                     }
                 }
                 Event::CData(ref t) => {
-                    if skipping == 0
-                        && let Some(open) = stack.last_mut()
-                    {
+                    if let Some(open) = stack.last_mut() {
                         open.text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
                     }
                 }
                 Event::GeneralRef(ref r) => {
-                    if skipping == 0
-                        && let Some(open) = stack.last_mut()
-                    {
+                    if let Some(open) = stack.last_mut() {
                         if let Ok(Some(c)) = r.resolve_char_ref() {
                             open.text.push(c);
                         } else {
@@ -313,7 +349,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reads_activities_with_lines_entities_and_no_foreign_elements() {
+    async fn reads_activities_with_lines_entities_and_foreign_elements() {
         let xml = "<?xml version=\"1.0\"?>\n<iati-activities version=\"2.03\" xmlns:x=\"urn:x\">\n <iati-activity>\n  <iati-identifier>A-1</iati-identifier>\n  <title><narrative>Law &amp; order &#233;</narrative></title>\n  <x:secret><x:deep>hidden</x:deep></x:secret>\n </iati-activity>\n <iati-activity><iati-identifier>A-2</iati-identifier></iati-activity>\n</iati-activities>\n";
         let all = read_all(xml).await.unwrap_or_default();
         assert_eq!(all.len(), 2);
@@ -324,7 +360,18 @@ mod tests {
             .child("title")
             .and_then(|t| t.child("narrative"));
         assert_eq!(title.and_then(Element::text), Some("Law & order é"));
-        assert!(all[0].element.child("x:secret").is_none());
+        let kept = all[0].element.child("x:secret");
+        assert_eq!(
+            kept.map(Element::to_xml).as_deref(),
+            Some("<x:secret><x:deep>hidden</x:deep></x:secret>")
+        );
+        let again = read_all(&format!(
+            "<iati-activities version=\"2.03\">{}</iati-activities>",
+            all[0].element.to_xml()
+        ))
+        .await
+        .unwrap_or_default();
+        assert_eq!(again[0].element.to_xml(), all[0].element.to_xml());
     }
 
     #[tokio::test]

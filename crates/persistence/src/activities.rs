@@ -1070,7 +1070,7 @@ pub async fn upsert(
     need_ids: Option<&[i64]>,
     publish: bool,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
-    upsert_as(store, who, data, need_ids, publish, false).await
+    upsert_as(store, who, data, need_ids, publish, None).await
 }
 
 /// Upserts a published activity read from an IATI file: providers may import their own,
@@ -1079,8 +1079,9 @@ pub async fn upsert_imported(
     store: &Store,
     who: &Principal,
     data: ActivityData,
+    source: Option<&crate::iati_sources::Source>,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
-    upsert_as(store, who, data, None, true, true).await
+    upsert_as(store, who, data, None, true, Some(source)).await
 }
 
 async fn upsert_as(
@@ -1089,8 +1090,10 @@ async fn upsert_as(
     data: ActivityData,
     need_ids: Option<&[i64]>,
     publish: bool,
-    import: bool,
+    imported: Option<Option<&crate::iati_sources::Source>>,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    let import = imported.is_some();
+    let source = imported.flatten();
     authorize_as(who, &data.reporting_org, import)?;
     let txn = store.begin_write().await?;
     let existing = activity::Entity::find()
@@ -1140,7 +1143,16 @@ async fn upsert_as(
                 }
             };
             if before.data == data && before.publication == publication && links_same {
-                return Ok((before, UpsertOutcome::Unchanged));
+                // The same activity from a file written differently: keep the new form.
+                let kept = match source {
+                    Some(source) => crate::iati_sources::keep(&*txn, before.id, source).await?,
+                    None => false,
+                };
+                if !kept {
+                    return Ok((before, UpsertOutcome::Unchanged));
+                }
+                txn.commit().await?;
+                return Ok((before, UpsertOutcome::Updated));
             }
             let record = apply_change(
                 &*txn,
@@ -1159,6 +1171,9 @@ async fn upsert_as(
             (record, UpsertOutcome::Updated)
         }
     };
+    if let Some(source) = source {
+        crate::iati_sources::keep(&*txn, result.0.id, source).await?;
+    }
     txn.commit().await?;
     store.events().wake();
     Ok(result)

@@ -367,6 +367,7 @@ pub async fn import_iati(
     store: &Store,
     files: &[std::path::PathBuf],
     as_provider: Option<&str>,
+    verbose: bool,
 ) -> anyhow::Result<()> {
     let who = match as_provider {
         Some(org) => aidgraph_domain::access::Principal {
@@ -382,6 +383,11 @@ pub async fn import_iati(
         let started = std::time::Instant::now();
         let name = path.display().to_string();
         let imported = aidgraph_api::iati::import_file(store, &who, path, |s| {
+            if verbose {
+                for w in &s.latest_warnings {
+                    println!("  warning {w}");
+                }
+            }
             if s.read % 500 == 0 {
                 eprintln!("{name}: {} activities read", s.read);
             }
@@ -411,6 +417,23 @@ pub async fn import_iati(
             summary.organisations_created,
             started.elapsed().as_secs_f64()
         );
+        if !summary.warnings_by_reason.is_empty() {
+            let counts: Vec<String> = summary
+                .warnings_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{reason} {n}"))
+                .collect();
+            println!(
+                "  warnings: {} ({}){}",
+                summary.warnings_by_reason.values().sum::<u64>(),
+                counts.join(", "),
+                if verbose {
+                    ""
+                } else {
+                    "; --verbose lists them"
+                }
+            );
+        }
         for s in &summary.skipped {
             println!(
                 "  skipped line {} {}: {}",

@@ -76,6 +76,9 @@ enum ImportCommand {
         /// Import as this provider: only activities it reports are imported.
         #[arg(long)]
         as_provider: Option<String>,
+        /// List every warning, not only their counts by reason.
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 
@@ -203,10 +206,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import {
-            command: ImportCommand::Iati { files, as_provider },
+            command:
+                ImportCommand::Iati {
+                    files,
+                    as_provider,
+                    verbose,
+                },
         } => {
             let store = app::connect_and_migrate(&config).await?;
-            app::import_iati(&store, &files, as_provider.as_deref()).await
+            app::import_iati(&store, &files, as_provider.as_deref(), verbose).await
         }
         Command::Export { command } => {
             let store = app::connect_and_migrate(&config).await?;

@@ -391,3 +391,31 @@ async fn closing(socket: &mut Socket) -> (Vec<String>, Option<u16>) {
         }
     }
 }
+
+#[test]
+fn an_iati_import_counts_its_warnings_by_reason_and_lists_them_when_asked() {
+    let dir = workdir();
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../iati/tests/fixtures/v202.xml");
+    let path = fixture.to_string_lossy().into_owned();
+    let output = aidgraph(&dir, &["import", "iati", &path], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("warnings: 4 (")
+            && out.contains("placeholder-reference 2")
+            && out.contains("named-without-reference 1")
+            && out.contains("repeated-code 1")
+            && out.contains("--verbose lists them"),
+        "{out}"
+    );
+    assert!(!out.contains("Harbour Rights Foundation"), "{out}");
+    let verbose = aidgraph(&dir, &["import", "iati", "--verbose", &path], &[]);
+    let out = stdout(&verbose);
+    assert!(
+        out.contains(
+            "warning XI-TEST-202-1: participating-org `Harbour Rights Foundation` has the placeholder ref `N/A`"
+        ) && out.contains("sector `15190` listed 2 times; merged, percentages summed to 100"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -2,6 +2,7 @@
 
 use super::text::term_counts;
 use crate::activity::{ActivityData, Window};
+use crate::organisation::is_placeholder_ref;
 use crate::vocab::{ActivityStatus, AssistanceType, InstitutionType, OrgRole, PriorityArea};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,7 +71,10 @@ impl OverlapFeatures {
             };
             *sectors.entry(s.code.clone()).or_insert(0.0) += share;
         }
-        let mut external_ids: BTreeSet<String> = data.external_ids.iter().cloned().collect();
+        // Placeholder references (`N/A`, `0`…) stored before they were refused never match.
+        let real = |id: &&String| !is_placeholder_ref(id);
+        let mut external_ids: BTreeSet<String> =
+            data.external_ids.iter().filter(real).cloned().collect();
         external_ids.insert(data.iati_identifier.clone());
         let chain_ids = data
             .transactions
@@ -78,12 +82,13 @@ impl OverlapFeatures {
             .flat_map(|t| [&t.provider_activity_id, &t.receiver_activity_id])
             .flatten()
             .filter(|id| **id != data.iati_identifier)
+            .filter(real)
             .cloned()
             .collect();
         let implementers = data
             .participating_orgs
             .iter()
-            .filter(|p| p.role == OrgRole::Implementing)
+            .filter(|p| p.role == OrgRole::Implementing && !is_placeholder_ref(&p.org_ref))
             .map(|p| {
                 let name = org_names
                     .get(&p.org_ref)

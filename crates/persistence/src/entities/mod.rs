@@ -16,6 +16,7 @@ pub mod coordination_mechanism;
 pub mod evaluation;
 pub mod evaluation_activity;
 pub mod exchange_rate;
+pub mod iati_source;
 pub mod joint_work;
 pub mod joint_work_organisation;
 pub mod mechanism_country;
