@@ -81,10 +81,11 @@ async fn shared_files_import_export_valid_iati_and_round_trip() {
     for (file, read, stored_count, skipped) in EXPECTED {
         let summary = import_file(&app, &dir.join(file)).await;
         println!(
-            "{file}: read {}, stored {}, skipped {}",
+            "{file}: read {}, stored {}, skipped {}, warnings {:?}",
             summary.read,
             stored(&summary),
-            summary.skipped.len()
+            summary.skipped.len(),
+            summary.warnings_by_reason
         );
         for s in &summary.skipped {
             println!("    line {} {}: {}", s.line, s.identifier, s.reason);
