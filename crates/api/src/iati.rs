@@ -6,7 +6,7 @@ use aidgraph_domain::access::Principal;
 use aidgraph_domain::codes::{ACTIVITY_STATUS, COUNTRY, SECTOR, SECTOR_CATEGORY};
 use aidgraph_domain::vocab::Role;
 use aidgraph_iati::reader::{IatiReader, ReadError};
-use aidgraph_iati::{map_activity, writer};
+use aidgraph_iati::{map_activity, upgrade, writer};
 use aidgraph_persistence::activities::{self, ActivityFilter, ActivityOrder, UpsertOutcome};
 use aidgraph_persistence::iati_sources::{self, Source};
 use aidgraph_persistence::organisations::{self, Sighting};
@@ -154,7 +154,10 @@ pub async fn import<R: AsyncBufRead + Unpin>(
                 reason,
             });
         };
-        let mapped = match map_activity(&raw.element) {
+        // 1.0x activities are read in their 2.03 form; the source is kept as it came.
+        let upgraded = upgrade::is_legacy(upgrade::version_of(&raw.element, &reader.version))
+            .then(|| upgrade::to_v203(&raw.element));
+        let mapped = match map_activity(upgraded.as_ref().unwrap_or(&raw.element)) {
             Ok(m) => m,
             Err(e) => {
                 skip(&mut summary, e.identifier, e.reason);
@@ -231,7 +234,7 @@ fn source_of<R>(mut element: aidgraph_iati::Element, reader: &IatiReader<R>) -> 
         }
     }
     Source {
-        version: reader.version.clone(),
+        version: upgrade::version_of(&element, &reader.version).to_owned(),
         element: element.to_xml(),
     }
 }
@@ -298,11 +301,10 @@ async fn pages(
         let ids: Vec<i64> = page.items.iter().map(|(_, a)| a.id).collect();
         let mut sources = HashMap::new();
         for (id, source) in iati_sources::of_activities(store.db(), &ids).await? {
-            // Activities imported from IATI 2.0x come back with what the registry does not
-            // model; 1.0x sources and API registrations are written from the registry alone.
-            if source.version.starts_with('2')
-                && let Some(element) = parse_source(&source.element).await
-            {
+            // Imported activities come back with what the registry does not model, 1.0x ones
+            // upgraded to 2.03; API registrations are written from the registry alone.
+            if let Some(element) = parse_source(&source.element).await {
+                let element = upgrade::upgrade_if_legacy(element, &source.version);
                 sources.insert(id, element);
             }
         }
@@ -332,8 +334,9 @@ async fn parse_source(xml: &str) -> Option<aidgraph_iati::Element> {
     }
 }
 
-/// Writes the published activities matching `filter` as an IATI 2.03 document. Activities
-/// without any date (the schema needs one) are left out; returns how many were written.
+/// Writes the published activities matching `filter` as an IATI 2.03 document; returns how
+/// many were written. Activities without any date (the schema needs one) are left out, except
+/// imported ones, which come back as their publisher wrote them.
 pub async fn export_iati(
     store: &Store,
     who: &Principal,
@@ -344,7 +347,10 @@ pub async fn export_iati(
     writer::begin(out, &chrono::Utc::now().to_rfc3339()).map_err(io)?;
     let mut written = 0;
     pages(store, who, filter, |page, labels, sources| {
-        for a in page.iter().filter(|a| writer::exportable(&a.data)) {
+        for a in page
+            .iter()
+            .filter(|a| writer::exportable(&a.data) || sources.contains_key(&a.id))
+        {
             match sources.get(&a.id) {
                 Some(element) => writer::activity_from_source(out, &a.data, &labels, element)?,
                 None => writer::activity(out, &a.data, &labels)?,

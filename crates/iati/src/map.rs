@@ -226,7 +226,7 @@ fn percentage(e: &Element) -> Option<Decimal> {
     e.attr("percentage").and_then(parse_amount)
 }
 
-fn role_of(text: &str) -> Option<OrgRole> {
+pub(crate) fn role_of(text: &str) -> Option<OrgRole> {
     match text.to_ascii_lowercase().as_str() {
         "1" | "funding" | "donor" => Some(OrgRole::Funding),
         "2" | "accountable" => Some(OrgRole::Accountable),
@@ -236,7 +236,19 @@ fn role_of(text: &str) -> Option<OrgRole> {
     }
 }
 
-fn status_of(text: &str) -> Option<ActivityStatus> {
+/// IATI 2.03 ActivityDateType for the 2.0x codes and the 1.0x words in any case
+/// (`start-planned`, `START-ACTUAL`, and the drafts' `start` and `end`).
+pub(crate) fn date_type(text: &str) -> Option<u8> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "start-planned" | "start" => Some(1),
+        "2" | "start-actual" => Some(2),
+        "3" | "end-planned" | "end" => Some(3),
+        "4" | "end-actual" => Some(4),
+        _ => None,
+    }
+}
+
+pub(crate) fn status_of(text: &str) -> Option<ActivityStatus> {
     match text.to_ascii_lowercase().as_str() {
         "1" | "pipeline" | "pipeline/identification" => Some(ActivityStatus::Pipeline),
         "2" | "implementation" | "ongoing" => Some(ActivityStatus::Implementation),
@@ -249,7 +261,7 @@ fn status_of(text: &str) -> Option<ActivityStatus> {
 }
 
 /// IATI 2.03 TransactionType for any version's code.
-fn transaction_type(text: &str) -> Option<&'static str> {
+pub(crate) fn transaction_type(text: &str) -> Option<&'static str> {
     Some(match text.to_ascii_uppercase().as_str() {
         "1" | "IF" | "INCOMING FUNDS" => "1",
         "2" | "C" | "COMMITMENT" => "2",
@@ -268,7 +280,7 @@ fn transaction_type(text: &str) -> Option<&'static str> {
     })
 }
 
-fn related_type(text: &str) -> Option<RelatedActivityType> {
+pub(crate) fn related_type(text: &str) -> Option<RelatedActivityType> {
     match text.to_ascii_lowercase().as_str() {
         "1" | "parent" => Some(RelatedActivityType::Parent),
         "2" | "child" => Some(RelatedActivityType::Child),
@@ -680,19 +692,17 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         (None, None, None, None);
     for d in e.children("activity-date") {
         let date = date_attr(d).or_else(|| d.text()).and_then(parse_date);
-        let kind = d.attr("type").map(str::to_ascii_lowercase);
-        // 2.0x codes, and the 1.0x words in any case (`start-planned`, `START-ACTUAL`).
-        let slot = match kind.as_deref() {
-            Some("1" | "start-planned" | "start") => &mut planned_start,
-            Some("2" | "start-actual") => &mut actual_start,
-            Some("3" | "end-planned" | "end") => &mut planned_end,
-            Some("4" | "end-actual") => &mut actual_end,
-            other => {
+        let kind = d.attr("type").unwrap_or("");
+        let slot = match date_type(kind) {
+            Some(1) => &mut planned_start,
+            Some(2) => &mut actual_start,
+            Some(3) => &mut planned_end,
+            Some(4) => &mut actual_end,
+            _ => {
                 warnings.push(
                     Reason::UnreadableDate,
                     format!(
-                        "activity-date of type `{}` left out: not an IATI activity date type",
-                        other.unwrap_or("")
+                        "activity-date of type `{kind}` left out: not an IATI activity date type"
                     ),
                 );
                 continue;
@@ -706,10 +716,7 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
             }
             None => warnings.push(
                 Reason::UnreadableDate,
-                format!(
-                    "activity-date of type `{}` has no readable date; left out",
-                    kind.as_deref().unwrap_or("")
-                ),
+                format!("activity-date of type `{kind}` has no readable date; left out"),
             ),
         }
     }

@@ -5,7 +5,7 @@
 use aidgraph_domain::vocab::{ActivityStatus, OrgRole, RelatedActivityType};
 use aidgraph_iati::map::{MappedActivity, Reason};
 use aidgraph_iati::reader::IatiReader;
-use aidgraph_iati::{map_activity, writer};
+use aidgraph_iati::{Element, map_activity, upgrade, writer};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -16,7 +16,8 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-async fn read(xml: &str) -> (String, Vec<MappedActivity>) {
+/// Each activity of `xml` as read, in 2.03 terms (1.0x ones upgraded, as the importer does).
+async fn elements(xml: &str) -> (String, Vec<Element>) {
     let mut reader = IatiReader::new(xml.as_bytes());
     let mut out = Vec::new();
     while let Some(raw) = reader
@@ -24,9 +25,18 @@ async fn read(xml: &str) -> (String, Vec<MappedActivity>) {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
     {
-        out.push(map_activity(&raw.element).unwrap_or_else(|e| panic!("{e:?}")));
+        out.push(upgrade::upgrade_if_legacy(raw.element, &reader.version));
     }
     (reader.version.clone(), out)
+}
+
+async fn read(xml: &str) -> (String, Vec<MappedActivity>) {
+    let (version, all) = elements(xml).await;
+    let mapped = all
+        .iter()
+        .map(|e| map_activity(e).unwrap_or_else(|e| panic!("{e:?}")))
+        .collect();
+    (version, mapped)
 }
 
 async fn one(name: &str) -> MappedActivity {
@@ -116,7 +126,8 @@ async fn each_version_reads_in_its_own_forms() {
     let kinds: Vec<&str> = d.transactions.iter().map(|t| t.kind.as_str()).collect();
     assert_eq!(kinds, ["2", "1"], "C is a commitment, IF incoming funds");
 
-    let e = one("v105.xml").await.data;
+    let (_, v105) = read(&fixture("v105.xml")).await;
+    let e = v105[0].data.clone();
     assert_eq!(
         e.descriptions[0].text,
         "Formation des magistrats du parquet."
@@ -129,6 +140,58 @@ async fn each_version_reads_in_its_own_forms() {
         .map(|d| d.kind.as_str())
         .collect();
     assert_eq!(kinds, ["2", "3"]);
+
+    // 1.0x translations are repeated elements: one title and one description, each in two
+    // languages; word codes and text-only elements read as their 2.03 forms.
+    let f = &v105[1];
+    let texts = |list: &[aidgraph_domain::activity::Narrative]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|n| (n.lang.clone(), n.text.clone()))
+            .collect()
+    };
+    assert_eq!(
+        texts(&f.data.titles),
+        [
+            ("en".into(), "Border management training".into()),
+            ("fr".into(), "Formation à la gestion des frontières".into())
+        ]
+    );
+    assert_eq!(f.data.descriptions.len(), 2);
+    assert!(f.data.iati.other_descriptions.is_empty());
+    assert_eq!(f.data.external_ids, ["BA-77"]);
+    assert_eq!(f.data.transactions[0].kind, "2");
+    assert_eq!(
+        f.data.iati.document_links.len(),
+        2,
+        "the activity website is a document link"
+    );
+    assert!(f.warnings.is_empty(), "{:?}", f.warnings);
+}
+
+#[tokio::test]
+async fn a_1_0x_activity_is_written_back_whole_in_2_03_terms() {
+    let (_, all) = elements(&fixture("v105.xml")).await;
+    let source = &all[1];
+    let mapped = map_activity(source).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut xml = Vec::new();
+    writer::activity_from_source(&mut xml, &mapped.data, &Default::default(), source)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8(xml).unwrap_or_default();
+    for part in [
+        r#"<location><name><narrative>Rosso</narrative><narrative xml:lang="fr">Rosso (poste frontière)</narrative></name>"#,
+        r#"<point srsName="http://www.opengis.net/def/crs/EPSG/0/4326"><pos>16.5 -15.8</pos></point><exactness code="1"/><feature-designation code="PPL"/>"#,
+        r#"<contact-info type="1"><organisation><narrative>Test Ministry</narrative></organisation>"#,
+        r#"<policy-marker vocabulary="1" code="1" significance="1"><narrative>Gender equality</narrative></policy-marker>"#,
+        r#"<result type="1" aggregation-status="false"><title><narrative>Officers trained</narrative><narrative xml:lang="fr">Agents formés</narrative></title>"#,
+        r#"<baseline year="2024" value="0"><comment><narrative>None before</narrative></comment></baseline>"#,
+        r#"<conditions attached="1"><condition type="1"><narrative>Training curriculum approved</narrative></condition></conditions>"#,
+        r#"<provider-org ref="XI-TEST"><narrative>Test Ministry</narrative></provider-org>"#,
+        r#"<crs-add><other-flags code="1" significance="1"/></crs-add>"#,
+        r#"<planned-disbursement><period-start iso-date="2025-04-01"/>"#,
+    ] {
+        assert!(text.contains(part), "{part}\nnot in\n{text}");
+    }
+    assert!(!text.contains("updated="), "{text}");
 }
 
 #[tokio::test]

@@ -152,6 +152,42 @@ impl ParticipatingOrg {
     }
 }
 
+/// An organisation taking part that its publisher named without an organisation identifier
+/// (a local partner, say): kept by name, never matched to a registered organisation.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct NamedParticipant {
+    /// Its names, with their languages.
+    pub names: Vec<Narrative>,
+    /// Its IATI role.
+    pub role: OrgRole,
+    /// IATI OrganisationType code, when given (e.g. `22` national NGO).
+    pub iati_type: Option<String>,
+    /// The organisation's own identifier for the activity.
+    pub activity_id: Option<String>,
+}
+
+/// What a description says of the activity (IATI DescriptionType).
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescriptionKind {
+    /// IATI type 1: a general description (a second one, beside the activity's own).
+    General,
+    /// IATI type 2: the objectives.
+    Objectives,
+    /// IATI type 3: the groups the activity is meant to benefit.
+    TargetGroups,
+    /// IATI type 4: anything else.
+    Other,
+}
+
+/// A description beside the activity's general one: objectives, target groups, other.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TypedDescription {
+    /// What it describes.
+    pub kind: DescriptionKind,
+    /// The text, with its languages.
+    pub narratives: Vec<Narrative>,
+}
+
 /// A link to another activity.
 pub struct RelatedActivity {
     iati_identifier: String,
@@ -225,6 +261,26 @@ impl Activity {
         narratives(&self.0.data.descriptions)
     }
 
+    /// Objectives, target groups and other descriptions beside the general one, as
+    /// imported from IATI.
+    async fn other_descriptions(&self) -> Vec<TypedDescription> {
+        self.0
+            .data
+            .iati
+            .other_descriptions
+            .iter()
+            .map(|d| TypedDescription {
+                kind: match d.kind.as_str() {
+                    "1" => DescriptionKind::General,
+                    "2" => DescriptionKind::Objectives,
+                    "3" => DescriptionKind::TargetGroups,
+                    _ => DescriptionKind::Other,
+                },
+                narratives: narratives(&d.narratives),
+            })
+            .collect()
+    }
+
     /// The organisation that reports the activity.
     async fn reporting_org(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         loaders(ctx)?
@@ -246,6 +302,23 @@ impl Activity {
             .map(|p| ParticipatingOrg {
                 org_ref: p.org_ref.clone(),
                 role: p.role.into(),
+                activity_id: p.activity_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Organisations taking part that were named without an identifier (imported from IATI),
+    /// with their IATI roles.
+    async fn named_participants(&self) -> Vec<NamedParticipant> {
+        self.0
+            .data
+            .iati
+            .named_participants
+            .iter()
+            .map(|p| NamedParticipant {
+                names: narratives(&p.names),
+                role: p.role.into(),
+                iati_type: p.org_type.clone(),
                 activity_id: p.activity_id.clone(),
             })
             .collect()
