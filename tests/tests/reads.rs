@@ -431,3 +431,89 @@ async fn dashboards_follow_activities_needs_and_reviews() {
     assert_eq!(cell(&now)["openFlags"]["total"], 0);
     app.cleanup().await;
 }
+
+/// The dry run's addressable needs with their coverage, and one need's coverage through
+/// `node`: different questions, so no answer is kept whole, while the coverage behind them is
+/// shared between requests.
+const ADDRESSABLE: &str = "query($input: ActivityInput!) { checkOverlap(input: $input) {
+    addressableNeeds { id coverage { state groups coveringActivities { iatiIdentifier } } } } }";
+const NEED_COVERAGE: &str =
+    "query($id: ID!) { node(id: $id) { ... on Need { coverage { state groups } } } }";
+
+fn state_of(answer: &Value) -> (Value, Value) {
+    let coverage = &answer["node"]["coverage"];
+    (coverage["state"].clone(), coverage["groups"].clone())
+}
+
+#[tokio::test]
+async fn need_coverage_kept_between_requests_follows_every_write() {
+    let app = registry().await;
+    let coordinator = app.token(Role::Coordinator, None, None);
+    let need = kenya_need(&app).await;
+    let ids = three_trainings(&app).await;
+    let planned = json!({ "input": training("XX-PLAN-1", UNODC, "Mutual legal assistance for prosecutors: a new course") });
+    let addressable = |answer: &Value| answer["checkOverlap"]["addressableNeeds"].clone();
+
+    let first = app.ok(&coordinator, ADDRESSABLE, planned.clone()).await;
+    assert_eq!(addressable(&first)[0]["id"], need);
+    assert_eq!(addressable(&first)[0]["coverage"]["state"], "UNMET");
+    let by_node = app
+        .ok(&coordinator, NEED_COVERAGE, json!({ "id": need }))
+        .await;
+    assert_eq!(state_of(&by_node), (json!("UNMET"), json!(0)));
+
+    // Linked through the API: both questions see it at once.
+    app.ok(
+        &app.provider(UK),
+        "mutation($a: ID!, $n: [ID!]!) { linkActivityToNeeds(activityId: $a, needIds: $n) { version } }",
+        json!({ "a": ids[0], "n": [need] }),
+    )
+    .await;
+    let now = app.ok(&coordinator, ADDRESSABLE, planned.clone()).await;
+    assert_eq!(addressable(&now)[0]["coverage"]["state"], "COVERED");
+    assert_eq!(
+        addressable(&now)[0]["coverage"]["coveringActivities"],
+        json!([{ "iatiIdentifier": "GB-1-KE-MLA" }])
+    );
+    let by_node = app
+        .ok(&coordinator, NEED_COVERAGE, json!({ "id": need }))
+        .await;
+    assert_eq!(state_of(&by_node), (json!("COVERED"), json!(1)));
+
+    // A second provider links its activity without passing through this service (another
+    // replica, the command line): two groups at once, duplicated.
+    let operator = Principal {
+        subject: "replica".into(),
+        role: Role::Admin,
+        org: None,
+        country: None,
+    };
+    let activity = aidgraph_api::ids::decode(
+        &async_graphql_id(&json!(ids[1])),
+        aidgraph_api::ids::Kind::Activity,
+        "id",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let need_id = aidgraph_api::ids::decode(
+        &async_graphql_id(&json!(need)),
+        aidgraph_api::ids::Kind::Need,
+        "id",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    aidgraph_persistence::activities::change_need_links(
+        &app.store,
+        &operator,
+        activity,
+        &[need_id],
+        true,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("linking under the API: {e}"));
+    let by_node = app
+        .ok(&coordinator, NEED_COVERAGE, json!({ "id": need }))
+        .await;
+    assert_eq!(state_of(&by_node), (json!("DUPLICATED"), json!(2)));
+    let now = app.ok(&coordinator, ADDRESSABLE, planned).await;
+    assert_eq!(addressable(&now)[0]["coverage"]["state"], "DUPLICATED");
+    app.cleanup().await;
+}

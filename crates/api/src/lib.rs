@@ -2,6 +2,7 @@
 //! the axum router that serves them over HTTP and WebSocket.
 
 pub mod auth;
+pub mod coverage_memo;
 pub mod error;
 pub mod graphiql;
 pub mod iati;

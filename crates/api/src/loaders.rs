@@ -2,6 +2,7 @@
 //! Built for each request (never shared across callers); they load whole records and leave
 //! visibility checks to the resolvers.
 
+use crate::coverage_memo::CoverageMemo;
 use aidgraph_domain::access::Principal;
 use aidgraph_persistence::activities::{self, ActivityRecord};
 use aidgraph_persistence::coverage::{self, NeedCoverage};
@@ -73,14 +74,23 @@ pub struct LessonsFor(pub LessonsQuestion);
 pub struct RegistryLoader {
     store: Store,
     who: Principal,
+    coverage: Option<Arc<CoverageMemo>>,
 }
 
 /// The loader a request uses.
 pub type Loaders = DataLoader<RegistryLoader>;
 
-/// A fresh set of loaders for one request by `who`.
-pub fn for_request(store: Store, who: Principal) -> Loaders {
-    DataLoader::new(RegistryLoader { store, who }, tokio::spawn)
+/// A fresh set of loaders for one request by `who`; need coverage comes from `coverage`
+/// where it was computed at the current registry version.
+pub fn for_request(store: Store, who: Principal, coverage: Option<Arc<CoverageMemo>>) -> Loaders {
+    DataLoader::new(
+        RegistryLoader {
+            store,
+            who,
+            coverage,
+        },
+        tokio::spawn,
+    )
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<StoreError>>;
@@ -191,9 +201,25 @@ impl Loader<CoverageOf> for RegistryLoader {
 
     async fn load(&self, keys: &[CoverageOf]) -> LoadResult<CoverageOf, Self::Value> {
         let today = aidgraph_persistence::overlap::today();
-        let mut out = HashMap::new();
+        let wanted: Vec<(i64, bool)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        // The version is read before anything is computed, so what is kept under it is no
+        // older than the registry it names.
+        let memo = match &self.coverage {
+            Some(memo) => match self.store.registry_version().await {
+                Ok(v) => Some((memo, v)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the registry version could not be read; coverage computed afresh");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (mut out, missing) = match memo {
+            Some((memo, v)) => memo.get_many(&wanted, v, today),
+            None => (HashMap::new(), wanted),
+        };
         for with_candidates in [false, true] {
-            let ids: Vec<i64> = keys
+            let ids: Vec<i64> = missing
                 .iter()
                 .filter(|k| k.1 == with_candidates)
                 .map(|k| k.0)
@@ -204,13 +230,19 @@ impl Loader<CoverageOf> for RegistryLoader {
             let needs = needs::needs_by_ids(self.store.db(), &ids).await?;
             let refs: Vec<&NeedRecord> = needs.values().collect();
             let found = coverage::of_needs(&self.store, &refs, today, with_candidates).await?;
-            out.extend(
-                found
-                    .into_iter()
-                    .map(|(k, v)| (CoverageOf(k, with_candidates), v)),
-            );
+            let found: Vec<((i64, bool), NeedCoverage)> = found
+                .into_iter()
+                .map(|(k, v)| ((k, with_candidates), v))
+                .collect();
+            if let Some((memo, v)) = memo {
+                memo.put_many(found.iter().cloned(), v, today);
+            }
+            out.extend(found);
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|((id, with_candidates), c)| (CoverageOf(id, with_candidates), c))
+            .collect())
     }
 }
 

@@ -48,6 +48,9 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Answers to read-only operations kept by registry version; `None` keeps none.
     pub responses: Option<Arc<ResponseCache>>,
+    /// Need coverage kept by registry version, shared by every request; `None` keeps none
+    /// (with the response cache off, every answer is computed afresh).
+    pub coverage: Option<Arc<crate::coverage_memo::CoverageMemo>>,
     /// Raised when the service begins to stop.
     pub stopping: Stopping,
     /// Renders the process's metrics in the Prometheus text format; `None` serves no
@@ -450,7 +453,11 @@ async fn answer(
     if let Kept::Found(answer) = kept {
         return body_of(media, StatusCode::OK, answer);
     }
-    let loaders = loaders::for_request(state.store.clone(), principal.clone());
+    let loaders = loaders::for_request(
+        state.store.clone(),
+        principal.clone(),
+        state.coverage.clone(),
+    );
     let request = request.data(principal).data(loaders);
     let mut response = state.schema.execute(request).await;
     let request_id = headers

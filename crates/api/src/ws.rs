@@ -164,7 +164,11 @@ pub async fn serve(
                             until: tokio::time::Instant::now() + left,
                         });
                         let mut data = Data::default();
-                        data.insert(loaders::for_request(state.store.clone(), principal.clone()));
+                        data.insert(loaders::for_request(
+                            state.store.clone(),
+                            principal.clone(),
+                            state.coverage.clone(),
+                        ));
                         data.insert(principal);
                         if let Ok(mut slot) = accepted.lock() {
                             *slot = Some(data);

@@ -96,11 +96,23 @@ pub async fn of_needs(
     today: NaiveDate,
     with_candidates: bool,
 ) -> Result<HashMap<i64, NeedCoverage>, StoreError> {
+    let started = std::time::Instant::now();
     let links = links_of(store.db(), needs).await?;
     let linked: BTreeSet<i64> = links.values().flatten().copied().collect();
     let linked: Vec<i64> = linked.into_iter().collect();
+    let links_read = started.elapsed();
     let known = crate::analytics::published_by_ids(store, &linked).await?;
-    covered(store.db(), needs, &links, &known, today, with_candidates).await
+    let activities_read = started.elapsed();
+    let out = covered(store.db(), needs, &links, &known, today, with_candidates).await?;
+    tracing::debug!(
+        needs = needs.len(),
+        linked = linked.len(),
+        links_ms = links_read.as_secs_f64() * 1e3,
+        activities_ms = (activities_read - links_read).as_secs_f64() * 1e3,
+        coverage_ms = (started.elapsed() - activities_read).as_secs_f64() * 1e3,
+        "need coverage computed"
+    );
+    Ok(out)
 }
 
 /// Like [`of_needs`], with the published activities already at hand (`known`, by id), so
@@ -150,6 +162,7 @@ async fn covered(
         .filter_map(|id| known.get(id).map(|r| (*id, r.clone())))
         .collect();
     records.retain(|_, r| r.publication == Publication::Published);
+    let started = std::time::Instant::now();
 
     // Coordination groups over the whole registry, then double-reporting pairs merged.
     let mut groups = Groups::default();
@@ -173,6 +186,7 @@ async fn covered(
             }
         }
     }
+    let grouped = started.elapsed();
     let ids: Vec<i64> = records.keys().copied().collect();
     for chunk in ids.chunks(300) {
         let doubles: Vec<(i64, i64)> = overlap_flag::Entity::find()
@@ -193,6 +207,12 @@ async fn covered(
         }
     }
 
+    tracing::debug!(
+        activities = records.len(),
+        groups_ms = grouped.as_secs_f64() * 1e3,
+        doubles_ms = (started.elapsed() - grouped).as_secs_f64() * 1e3,
+        "coordination groups of covering activities"
+    );
     let analysis_ids: BTreeSet<i64> = needs.iter().map(|n| n.analysis_id).collect();
     let analysis_ids: Vec<i64> = analysis_ids.into_iter().collect();
     let analyses = needs::analyses_by_ids(conn, &analysis_ids).await?;

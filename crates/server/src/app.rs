@@ -181,6 +181,7 @@ pub fn build_router(
                     config.response_cache_mib.saturating_mul(1024 * 1024),
                 ))
             }),
+            coverage: (config.response_cache_mib > 0).then(Arc::default),
             stopping,
             metrics: config.metrics.then(crate::metrics::handle).flatten().map(
                 |handle| -> aidgraph_api::router::Render { Arc::new(move || handle.render()) },

@@ -67,7 +67,7 @@ pub struct Config {
     /// Requests each caller may make in a burst.
     pub rate_limit_burst: u32,
     /// Memory for answers to read-only operations kept by registry version, in MiB; 0 keeps
-    /// none.
+    /// none, nor needs' coverage.
     pub response_cache_mib: usize,
     /// On SIGTERM or Ctrl-C, how long requests in flight and open sockets have to finish, in
     /// seconds.

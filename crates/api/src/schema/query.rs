@@ -23,7 +23,7 @@ use crate::loaders::OrgRef;
 use aidgraph_domain::vocab::JointWorkKind;
 use aidgraph_persistence::records;
 use aidgraph_persistence::{Cursor, Page, PageRequest};
-use aidgraph_persistence::{activities, coverage, needs, organisations, overlap};
+use aidgraph_persistence::{activities, needs, organisations, overlap};
 
 /// Most needs scanned when filtering by coverage, which is derived.
 pub(crate) const MAX_COVERAGE_SCAN: u64 = 10_000;
@@ -387,8 +387,14 @@ impl RegistryQuery {
             count: false,
         };
         let candidates = needs::list_needs(db, who, &query, &all).await?;
-        let records: Vec<&needs::NeedRecord> = candidates.items.iter().map(|(_, n)| n).collect();
-        let computed = coverage::of_needs(store(ctx)?, &records, overlap::today(), false).await?;
+        let computed = loaders(ctx)?
+            .load_many(
+                candidates
+                    .items
+                    .iter()
+                    .map(|(_, n)| crate::loaders::CoverageOf(n.id, false)),
+            )
+            .await?;
         let wanted: Vec<aidgraph_domain::overlap::coverage::CoverageState> =
             states.into_iter().map(Into::into).collect();
         let matching: Vec<needs::NeedRecord> = candidates
@@ -397,7 +403,7 @@ impl RegistryQuery {
             .map(|(_, n)| n)
             .filter(|n| {
                 computed
-                    .get(&n.id)
+                    .get(&crate::loaders::CoverageOf(n.id, false))
                     .is_some_and(|c| wanted.contains(&c.coverage.state))
             })
             .collect();
