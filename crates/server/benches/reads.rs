@@ -120,6 +120,17 @@ fn questions(busiest: &str) -> Vec<(&'static str, Value)> {
 const CHECK: &str = "query($input: ActivityInput!) { checkOverlap(input: $input) { \
     flags { score class } addressableNeeds { id coverage { state } } } }";
 
+/// `count` dry-run requests about planned activities made up from `seed`.
+fn dry_runs(seed: u64, prefix: &str, count: usize) -> anyhow::Result<Vec<Value>> {
+    let mut generator = Generator::new(seed);
+    (0..count)
+        .map(|i| {
+            let data = generator.activity(&format!("{prefix}-{i}"), &[])?;
+            Ok(json!({ "query": CHECK, "variables": { "input": bench_data::activity_input(&data) } }))
+        })
+        .collect()
+}
+
 /// Sends `body(i)` for request `i` from `connections` workers until `seconds` pass or
 /// `limit` requests were sent; the latencies, sorted, and the requests per second.
 async fn load(
@@ -201,28 +212,12 @@ async fn run(args: &Args, backend: &str, url: &str, size: usize) -> anyhow::Resu
     let viewer = auth.issue("bench-reader", Role::Viewer, None, None, 3600)?;
     let busiest = bench_data::COUNTRIES[0];
     // Planned activities for the dry runs, made up beforehand.
-    let mut generator = Generator::new(97);
-    let planned: Vec<Value> = (0..2_000)
-        .map(|i| {
-            generator
-                .activity(&format!("XM-BENCH-READ-{i}"), &[])
-                .map(|data| json!({ "query": CHECK, "variables": { "input": bench_data::activity_input(&data) } }))
-        })
-        .collect::<Result<_, _>>()?;
-    let planned = Arc::new(planned);
+    let planned = Arc::new(dry_runs(97, "XM-BENCH-READ", 2_000)?);
     // Other planned activities, asked once before the dry runs are timed: they reach the
     // same countries' needs, so the timed runs find what a running service holds (activities
     // read, and when kept, those needs' coverage at the registry's version) while none of
     // their own answers was ever kept.
-    let mut generator = Generator::new(98);
-    let rehearsal: Vec<Value> = (0..600)
-        .map(|i| {
-            generator
-                .activity(&format!("XM-BENCH-WARM-{i}"), &[])
-                .map(|data| json!({ "query": CHECK, "variables": { "input": bench_data::activity_input(&data) } }))
-        })
-        .collect::<Result<_, _>>()?;
-    let rehearsal = Arc::new(rehearsal);
+    let rehearsal = Arc::new(dry_runs(98, "XM-BENCH-WARM", 600)?);
 
     for (mode, cache_mib) in [("kept", 64), ("afresh", 0)] {
         let service = serve(url, cache_mib).await?;
