@@ -365,6 +365,11 @@ struct Shares {
 }
 
 impl Shares {
+    /// The shares in the order first listed, as the registry's `T`.
+    fn into_list<T>(self, make: impl Fn(Share) -> T) -> Vec<T> {
+        self.items.into_iter().map(make).collect()
+    }
+
     fn add(&mut self, vocabulary: String, code: String, percentage: Option<Decimal>) {
         match self
             .items
@@ -760,31 +765,19 @@ pub fn map_activity(e: &Element) -> Result<MappedActivity, MapError> {
         countries = from_transactions(e, Geography::Country, &mut warnings);
         regions = from_transactions(e, Geography::Region, &mut warnings);
     }
-    let recipient_countries: Vec<CountryShare> = countries
-        .items
-        .into_iter()
-        .map(|x| CountryShare {
-            code: x.code,
-            percentage: x.percentage,
-        })
-        .collect();
-    let recipient_regions: Vec<RegionShare> = regions
-        .items
-        .into_iter()
-        .map(|x| RegionShare {
-            code: x.code,
-            percentage: x.percentage,
-        })
-        .collect();
-    let sectors: Vec<SectorShare> = sectors
-        .items
-        .into_iter()
-        .map(|x| SectorShare {
-            code: x.code,
-            vocabulary: x.vocabulary,
-            percentage: x.percentage,
-        })
-        .collect();
+    let recipient_countries = countries.into_list(|x| CountryShare {
+        code: x.code,
+        percentage: x.percentage,
+    });
+    let recipient_regions = regions.into_list(|x| RegionShare {
+        code: x.code,
+        percentage: x.percentage,
+    });
+    let sectors = sectors.into_list(|x| SectorShare {
+        code: x.code,
+        vocabulary: x.vocabulary,
+        percentage: x.percentage,
+    });
     let share_sum = |shares: Vec<Option<Decimal>>| -> Option<Decimal> {
         shares
             .iter()
