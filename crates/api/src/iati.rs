@@ -155,8 +155,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             });
         };
         // 1.0x activities are read in their 2.03 form; the source is kept as it came.
-        let upgraded = upgrade::is_legacy(upgrade::version_of(&raw.element, &reader.version))
-            .then(|| upgrade::to_v203(&raw.element));
+        let upgraded = upgrade::upgraded(&raw.element, &reader.version);
         let mapped = match map_activity(upgraded.as_ref().unwrap_or(&raw.element)) {
             Ok(m) => m,
             Err(e) => {
@@ -178,7 +177,6 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             progress(&summary);
             continue;
         }
-        summary.latest_warnings.clear();
         for w in mapped.warnings {
             *summary
                 .warnings_by_reason

@@ -39,14 +39,15 @@ pub fn version_of<'a>(activity: &'a Element, file_version: &'a str) -> &'a str {
     activity.attr("version").unwrap_or(file_version)
 }
 
-/// `activity` in IATI 2.03 terms when it was written in a 1.0x `version`; as it is
-/// otherwise.
-pub fn upgrade_if_legacy(activity: Element, version: &str) -> Element {
-    if is_legacy(version_of(&activity, version)) {
-        to_v203(&activity)
-    } else {
-        activity
-    }
+/// `activity` in IATI 2.03 terms when it was written in a 1.0x version (`file_version`
+/// unless it says its own); `None` when it needs no upgrade.
+pub fn upgraded(activity: &Element, file_version: &str) -> Option<Element> {
+    is_legacy(version_of(activity, file_version)).then(|| to_v203(activity))
+}
+
+/// `activity` in IATI 2.03 terms when it was written in a 1.0x version; as it is otherwise.
+pub fn upgrade_if_legacy(activity: Element, file_version: &str) -> Element {
+    upgraded(&activity, file_version).unwrap_or(activity)
 }
 
 /// An `iati-activity` element in IATI 2.03 terms.
