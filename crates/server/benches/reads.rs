@@ -10,7 +10,12 @@
 //! cargo bench -p aidgraph --bench reads -- --activities 20000,100000 \
 //!     [--postgres postgres://postgres@localhost/postgres?host=/var/run/postgresql] \
 //!     [--no-sqlite] [--seconds 10] [--connections 16] [--rss-requests 100000] [--only NAME]
+//! cargo bench -p aidgraph --bench reads -- --database URL [--only NAME] …
 //! ```
+//!
+//! `--database` measures a registry `aidgraph bench-data` already filled, as it is, instead of
+//! generating one per size (`--activities` then only labels the lines); the service's log level
+//! is `AIDGRAPH_BENCH_RUST_LOG` (default `warn`), its log on the benchmark's standard error.
 //!
 //! `checkOverlap` asks about a different planned activity each time, so its answers are never
 //! kept: both of its lines measure the engine, one request at a time, after 600 other planned
@@ -42,6 +47,7 @@ struct Args {
     connections: usize,
     rss_requests: usize,
     only: Option<String>,
+    database: Option<String>,
 }
 
 fn args() -> Args {
@@ -53,6 +59,7 @@ fn args() -> Args {
         connections: 16,
         rss_requests: 100_000,
         only: None,
+        database: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -65,6 +72,7 @@ fn args() -> Args {
             "--connections" => out.connections = number().unwrap_or(16) as usize,
             "--rss-requests" => out.rss_requests = number().unwrap_or(100_000) as usize,
             "--only" => out.only = it.next(),
+            "--database" => out.database = it.next(),
             _ => {}
         }
     }
@@ -191,18 +199,26 @@ async fn load(
     Ok((times, rps, failed.load(Ordering::Relaxed)))
 }
 
-async fn run(args: &Args, backend: &str, url: &str, size: usize) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let status = aidgraph(url)
-        .args(["bench-data", "--activities", &size.to_string()])
-        .args(["--needs", &(size / 10).to_string()])
-        .stderr(Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "aidgraph bench-data failed");
-    println!(
-        "{backend:<8} {size:>7} activities | bench-data {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+async fn run(
+    args: &Args,
+    backend: &str,
+    url: &str,
+    size: usize,
+    generate: bool,
+) -> anyhow::Result<()> {
+    if generate {
+        let started = Instant::now();
+        let status = aidgraph(url)
+            .args(["bench-data", "--activities", &size.to_string()])
+            .args(["--needs", &(size / 10).to_string()])
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "aidgraph bench-data failed");
+        println!(
+            "{backend:<8} {size:>7} activities | bench-data {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let config = Config {
         database_url: url.to_owned(),
         jwt_secret: Some(SECRET.into()),
@@ -301,18 +317,27 @@ async fn run(args: &Args, backend: &str, url: &str, size: usize) -> anyhow::Resu
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = args();
+    if let Some(url) = &args.database {
+        let backend = if url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let size = args.sizes.first().copied().unwrap_or_default();
+        return run(&args, backend, url, size, false).await;
+    }
     for &size in &args.sizes {
         if args.sqlite {
             let dir = std::env::temp_dir().join(format!("aidgraph-reads-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir)?;
             let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-            let outcome = run(&args, "sqlite", &url, size).await;
+            let outcome = run(&args, "sqlite", &url, size, true).await;
             let _ = std::fs::remove_dir_all(dir);
             outcome?;
         }
         if let Some(server) = &args.postgres {
             let db = FreshDatabase::create(server, &format!("aidgraph_reads_{size}")).await?;
-            let outcome = run(&args, "postgres", &db.url, size).await;
+            let outcome = run(&args, "postgres", &db.url, size, true).await;
             db.drop().await?;
             outcome?;
         }

@@ -35,13 +35,17 @@ impl Drop for Service {
     }
 }
 
-/// The `aidgraph` command on database `url`, with the benchmarks' secret.
+/// The `aidgraph` command on database `url`, with the benchmarks' secret, logging at
+/// `AIDGRAPH_BENCH_RUST_LOG` (default `warn`).
 pub fn aidgraph(url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aidgraph"));
     command
         .env("DATABASE_URL", url)
         .env("AIDGRAPH_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("AIDGRAPH_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null());
     command
 }
