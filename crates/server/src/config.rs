@@ -19,6 +19,37 @@ pub enum LogFormat {
     Json,
 }
 
+/// A secret from the configuration: read and written as the text it is, never shown by
+/// `Debug`, so a logged configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretString(..)")
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(secret: &str) -> Self {
+        SecretString(secret.to_owned())
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(secret: String) -> Self {
+        SecretString(secret)
+    }
+}
+
 /// aidgraph's settings. Each field is also `AIDGRAPH_<FIELD>` in upper case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -34,7 +65,7 @@ pub struct Config {
     pub db_acquire_timeout_secs: u64,
     /// HS256 signing secret (at least 32 bytes). Without it (and without public keys), the
     /// embedded SQLite default generates one beside the database file.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// A file holding the HS256 secret.
     pub jwt_secret_file: Option<PathBuf>,
     /// A directory of `<kid>.pem` public keys from an identity provider; tokens are then
@@ -185,7 +216,7 @@ impl Config {
     /// first run and kept beside the database as `<db>.secret`.
     pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(secret) = &self.jwt_secret {
-            return Ok(secret.as_bytes().to_vec());
+            return Ok(secret.expose().as_bytes().to_vec());
         }
         if let Some(file) = &self.jwt_secret_file {
             return read_secret(file)
@@ -255,5 +286,17 @@ mod tests {
         c.database_url = "postgres://postgres@127.0.0.1/aidgraph".into();
         assert_eq!(c.sqlite_path(), None);
         assert!(c.jwt_secret().is_err());
+    }
+
+    #[test]
+    fn a_logged_configuration_hides_the_secret() -> anyhow::Result<()> {
+        let secret = "a-signing-secret-of-at-least-32-bytes";
+        let c = Config {
+            jwt_secret: Some(secret.into()),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains(secret));
+        assert_eq!(c.jwt_secret()?, secret.as_bytes());
+        Ok(())
     }
 }
