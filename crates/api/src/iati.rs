@@ -4,7 +4,6 @@
 
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::codes::{ACTIVITY_STATUS, COUNTRY, SECTOR, SECTOR_CATEGORY};
-use aidgraph_domain::vocab::Role;
 use aidgraph_iati::reader::{IatiReader, ReadError};
 use aidgraph_iati::{map_activity, upgrade, writer};
 use aidgraph_persistence::activities::{self, ActivityFilter, ActivityOrder, UpsertOutcome};
@@ -98,7 +97,7 @@ pub async fn import_file(
             .map(|f| tokio::io::BufReader::with_capacity(64 * 1024, f))
             .map_err(|e| ImportError::Io(format!("cannot read {}: {e}", path.display())))
     };
-    if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
+    if !who.may_import() {
         return Err(forbidden());
     }
     let imported = match check(open().await?).await {
@@ -130,7 +129,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
     source: R,
     mut progress: impl FnMut(&ImportSummary),
 ) -> Result<ImportSummary, ImportError> {
-    if !matches!(who.role, Role::Admin | Role::Coordinator | Role::Provider) {
+    if !who.may_import() {
         return Err(forbidden());
     }
     let mut reader = IatiReader::new(source);

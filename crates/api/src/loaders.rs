@@ -200,7 +200,7 @@ impl Loader<CoverageOf> for RegistryLoader {
     type Error = Arc<StoreError>;
 
     async fn load(&self, keys: &[CoverageOf]) -> LoadResult<CoverageOf, Self::Value> {
-        let today = aidgraph_persistence::overlap::today();
+        let today = aidgraph_persistence::today();
         let wanted: Vec<(i64, bool)> = keys.iter().map(|k| (k.0, k.1)).collect();
         // The version is read before anything is computed, so what is kept under it is no
         // older than the registry it names.

@@ -608,7 +608,7 @@ async fn kept_answer(
             return Ok(Kept::No);
         }
     };
-    let day = aidgraph_persistence::overlap::today();
+    let day = aidgraph_persistence::today();
     Ok(match cache.get(&key, version, day) {
         Some(answer) => Kept::Found(answer),
         None if is_query(request) => Kept::Missing(key, version, day),
@@ -739,9 +739,9 @@ fn label_errors(errors: &mut [ServerError], request_id: &str) {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         match extensions.get("code") {
             None => extensions.set("code", "BAD_USER_INPUT"),
+            // Its cause was logged where it arose, once, in this request's span.
             Some(async_graphql::Value::String(code)) if code == "INTERNAL" => {
                 extensions.set("requestId", request_id);
-                tracing::error!(request.id = %request_id, path = ?error.path, "internal error answered");
             }
             Some(_) => {}
         }

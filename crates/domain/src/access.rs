@@ -81,6 +81,53 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may import IATI files at all: providers (their own activities only,
+    /// see [`Principal::may_import_activity`]), coordinators and admins.
+    pub fn may_import(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Coordinator | Role::Provider)
+    }
+
+    /// Whether the caller may review overlap flags at all: coordinators, admins, and providers
+    /// (on flags of their own activities, see [`Principal::may_review_flag`]).
+    pub fn may_review_flags(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Coordinator | Role::Provider)
+    }
+
+    /// Whether the caller may review the flag between activities reported by `reporting_a`
+    /// and `reporting_b`: a coordinator or admin any, a provider one on its own activity.
+    pub fn may_review_flag(&self, reporting_a: &str, reporting_b: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Coordinator => true,
+            Role::Provider => {
+                self.may_manage_activity(reporting_a) || self.may_manage_activity(reporting_b)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the caller may link a coordination record to a need of `country`: coordinators
+    /// and admins any, a recipient its own country's.
+    pub fn may_link_need(&self, country: &str) -> bool {
+        self.reads_everything() || (self.role == Role::Recipient && self.may_manage_needs(country))
+    }
+
+    /// A recipient's own country, whose draft analyses and restricted needs it sees; `None`
+    /// for every other role.
+    pub fn own_country(&self) -> Option<&str> {
+        match self.role {
+            Role::Recipient => self.country.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A provider's own organisation, whose drafts it sees; `None` for every other role.
+    pub fn own_org(&self) -> Option<&str> {
+        match self.role {
+            Role::Provider => self.org.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether the caller acts for `country` on someone else's behalf (a coordinator or admin
     /// publishing a recipient's needs).
     pub fn acts_on_behalf_of(&self, country: &str) -> bool {
@@ -155,6 +202,36 @@ mod tests {
         assert!(!p.may_record_coordination());
         assert!(!principal(Role::Coordinator, None, None).may_load_rates());
         assert!(principal(Role::Admin, None, None).may_load_rates());
+    }
+
+    #[test]
+    fn flags_are_reviewed_by_coordinators_and_the_providers_involved() {
+        let p = principal(Role::Provider, Some("GB-GOV-1"), None);
+        assert!(p.may_review_flags());
+        assert!(p.may_review_flag("DE-1", "GB-GOV-1"));
+        assert!(!p.may_review_flag("DE-1", "FR-3"));
+        assert!(principal(Role::Coordinator, None, None).may_review_flag("DE-1", "FR-3"));
+        let recipient = principal(Role::Recipient, None, Some("KE"));
+        assert!(!recipient.may_review_flags());
+        assert!(!recipient.may_review_flag("DE-1", "FR-3"));
+        assert!(!principal(Role::Viewer, None, None).may_import());
+        assert!(p.may_import());
+    }
+
+    #[test]
+    fn own_scope_belongs_to_the_role_that_carries_it() {
+        let recipient = principal(Role::Recipient, None, Some("KE"));
+        assert_eq!(recipient.own_country(), Some("KE"));
+        assert!(recipient.may_link_need("KE"));
+        assert!(!recipient.may_link_need("TZ"));
+        assert!(principal(Role::Coordinator, None, None).may_link_need("TZ"));
+        // A scope in a token of another role grants nothing.
+        let viewer = principal(Role::Viewer, Some("GB-GOV-1"), Some("KE"));
+        assert_eq!(viewer.own_country(), None);
+        assert_eq!(viewer.own_org(), None);
+        assert!(!viewer.may_link_need("KE"));
+        let provider = principal(Role::Provider, Some("GB-GOV-1"), None);
+        assert_eq!(provider.own_org(), Some("GB-GOV-1"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use aidgraph_domain::analytics::{
     hhi, is_active, location_share, paris_indicators, rate_year, significance,
 };
 use aidgraph_domain::overlap::coverage::CoverageState;
-use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
 use aidgraph_domain::rates::{Rates, Total};
 use aidgraph_domain::vocab::{
     ContributionStatus, Fund, JointWorkKind, NeedsAnalysisStatus, OverlapClass, PriorityArea,
@@ -316,9 +316,11 @@ pub async fn coverage_matrix(
     currency: &str,
 ) -> Result<Matrix, StoreError> {
     let conn = store.db();
-    let today = crate::overlap::today();
+    let started = std::time::Instant::now();
+    let today = crate::today();
     let rates = rates::all(conn).await?;
     let scope = in_scope(store, filter, true, today).await?;
+    let scoped = started.elapsed();
     let wanted_column = |c: &Column| match c {
         Column::PriorityArea(p) => filter.priority_area.is_none_or(|f| f == *p),
         Column::Sector(s) => filter.sector.as_ref().is_none_or(|f| f == s),
@@ -378,6 +380,9 @@ pub async fn coverage_matrix(
         }
     }
 
+    let placed = started.elapsed();
+    let cells = cell_ids.len();
+
     // Open flags whose two activities share a cell.
     let mut flag_counts = vec![FlagCounts::default(); cell_ids.len()];
     let ids: Vec<i64> = places_of.keys().copied().collect();
@@ -417,6 +422,8 @@ pub async fn coverage_matrix(
             cell.flags = flag_counts[cell_id as usize];
         }
     }
+
+    let flagged = started.elapsed();
 
     // Needs, where they can be placed: country rows, priority-area columns.
     if !by_sector && filter.region.is_none() {
@@ -461,6 +468,15 @@ pub async fn coverage_matrix(
             }
         }
     }
+    tracing::debug!(
+        activities = scope.len(),
+        cells,
+        scope_ms = scoped.as_secs_f64() * 1e3,
+        cells_ms = (placed - scoped).as_secs_f64() * 1e3,
+        flags_ms = (flagged - placed).as_secs_f64() * 1e3,
+        needs_ms = (started.elapsed() - flagged).as_secs_f64() * 1e3,
+        "coverage matrix computed"
+    );
     Ok(matrix)
 }
 
@@ -471,7 +487,7 @@ pub async fn provider_significance(
     country: &str,
     currency: &str,
 ) -> Result<(ShareBasis, Vec<Significance>), StoreError> {
-    let today = crate::overlap::today();
+    let today = crate::today();
     let rates = rates::all(store.db()).await?;
     let everywhere = in_scope(store, filter, false, today).await?;
     let column = match (&filter.sector, filter.priority_area) {
@@ -520,7 +536,7 @@ pub async fn paris(
     currency: &str,
 ) -> Result<Vec<Indicator>, StoreError> {
     let conn = store.db();
-    let today = crate::overlap::today();
+    let today = crate::today();
     let rates = rates::all(conn).await?;
     let year = filter
         .year
@@ -625,9 +641,10 @@ async fn coordinated(
     let published_ids: HashSet<i64> = published.iter().map(|r| r.id).collect();
     let mut groups = Groups::default();
     for edge in coordination_edge::Entity::find().all(conn).await? {
-        let counts = match edge.source.strip_prefix("related:") {
-            Some(id) => id.parse().is_ok_and(|id: i64| published_ids.contains(&id)),
-            None => true,
+        let counts = match edge.source.parse::<EdgeSource>() {
+            Ok(EdgeSource::Related(id)) => published_ids.contains(&id),
+            Ok(EdgeSource::Review(_)) => true,
+            Err(e) => return Err(StoreError::Corrupt(e.to_string())),
         };
         if counts {
             groups.link(&edge.a, &edge.b);

@@ -25,3 +25,9 @@ pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest};
 pub use sea_orm::sqlx;
 pub use store::Store;
+
+/// Today's UTC date: the reference day for activity windows, look-backs, coverage and
+/// analytics, and part of every kept answer's key.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}

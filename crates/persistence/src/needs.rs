@@ -10,7 +10,7 @@ use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::vocab::{
-    NeedPriority, NeedSource, NeedVisibility, NeedsAnalysisStatus, PriorityArea, Role,
+    NeedPriority, NeedSource, NeedVisibility, NeedsAnalysisStatus, PriorityArea,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -158,10 +158,8 @@ fn analysis_visibility(who: &Principal) -> Condition {
     }
     let mut cond = Condition::any()
         .add(needs_analysis::Column::Status.ne(NeedsAnalysisStatus::Draft.as_str()));
-    if who.role == Role::Recipient
-        && let Some(country) = &who.country
-    {
-        cond = cond.add(needs_analysis::Column::RecipientCountry.eq(country.clone()));
+    if let Some(country) = who.own_country() {
+        cond = cond.add(needs_analysis::Column::RecipientCountry.eq(country));
     }
     cond
 }
@@ -307,10 +305,8 @@ pub async fn list_needs(
     if !who.reads_everything() {
         let mut seen =
             Condition::any().add(need::Column::Visibility.eq(NeedVisibility::Public.as_str()));
-        if who.role == Role::Recipient
-            && let Some(country) = &who.country
-        {
-            seen = seen.add(need::Column::RecipientCountry.eq(country.clone()));
+        if let Some(country) = who.own_country() {
+            seen = seen.add(need::Column::RecipientCountry.eq(country));
         }
         cond = cond.add(seen);
     }

@@ -10,11 +10,12 @@ use crate::events::{self, Topic};
 use crate::overlap::{self, components_json, features_of, input_hash_after, input_hash_start};
 use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
-use aidgraph_domain::overlap::groups::Groups;
+use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
+use aidgraph_domain::overlap::packed::Packed;
 use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
-use aidgraph_domain::overlap::packed::{self, Packed};
-use aidgraph_domain::overlap::score::{flags, is_comparable, quick_score};
-use aidgraph_domain::overlap::{OverlapFeatures, TextVector, is_candidate, score_pair};
+use aidgraph_domain::overlap::pair::{self, Judged, Side};
+use aidgraph_domain::overlap::score::is_comparable;
+use aidgraph_domain::overlap::{OverlapFeatures, TextVector};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
@@ -358,32 +359,37 @@ fn score_rows(
             // Exactly packed, the pair is a candidate by construction: both comparable, in
             // this country, and the sweep keeps only windows that overlap.
             if !sketch::may_flag(sa, sb, config)
-                || !packed::may_flag(pa, pb, config)
-                || !(exact || is_candidate(a, b, config, today))
+                || !pair::screen(a, b, pa, pb, exact, config, today)
             {
                 continue;
             }
             counts.past_bound += 1;
-            let (va, vb) = (&vectors[i], &vectors[j]);
-            let text = (!va.is_empty() && !vb.is_empty()).then(|| va.cosine(vb));
-            let (quick, quick_class) = packed::quick_score(pa, pb, text, config)
-                .unwrap_or_else(|| quick_score(a, b, va, vb, config));
-            if !flags(quick, quick_class, config) {
+            let side = |features, packed, text| Side {
+                features,
+                packed,
+                text,
+            };
+            let Some(Judged {
+                score,
+                class,
+                full: Some(full),
+            }) = pair::judge(
+                side(a, pa, &vectors[i]),
+                side(b, pb, &vectors[j]),
+                || groups[i] == groups[j],
+                true,
+                config,
+            )
+            else {
                 continue;
-            }
-            let score = score_pair(a, b, va, vb, config);
-            let class = if score.class != OverlapClass::DoubleReporting && groups[i] == groups[j] {
-                OverlapClass::Coordinated
-            } else {
-                score.class
             };
             let (x, y) = if a.id < b.id { (i, j) } else { (j, i) };
             let countries: Vec<&String> = a.countries.intersection(&b.countries).collect();
             out.push(Computed::new(
                 (all[x].0.id, all[y].0.id),
-                score.score,
+                score,
                 class,
-                components_json(&score),
+                components_json(&full),
                 input_hash_after(fingerprint(x).1.clone(), &fingerprint(y).0),
                 &countries,
                 [&providers[x], &providers[y]],
@@ -426,7 +432,7 @@ pub async fn recompute(
     mut progress: impl Progress,
 ) -> Result<RecomputeSummary, StoreError> {
     let config = &DEFAULT;
-    let today = overlap::today();
+    let today = crate::today();
     let country = country.map(str::to_ascii_uppercase);
     let started = Instant::now();
     let all = load_all(store, &mut progress).await?;
@@ -775,7 +781,7 @@ pub(crate) async fn update_flag(
     };
     if inputs_changed {
         coordination_edge::Entity::delete_many()
-            .filter(coordination_edge::Column::Source.eq(format!("review:{id}")))
+            .filter(coordination_edge::Column::Source.eq(EdgeSource::Review(id).to_string()))
             .exec(conn)
             .await?;
         active.status = Set(ReviewStatus::Open.as_str().to_owned());
@@ -1024,7 +1030,7 @@ impl<'a> Writer<'a> {
             coordination_edge::Entity::delete_many()
                 .filter(
                     coordination_edge::Column::Source
-                        .is_in(ids.iter().map(|id| format!("review:{id}"))),
+                        .is_in(ids.iter().map(|id| EdgeSource::Review(*id).to_string())),
                 )
                 .exec(&*txn)
                 .await?;

@@ -21,7 +21,7 @@ use aidgraph_domain::records::{
     ContributionData, EvaluationData, JointWorkData, MAX_LIST_LEN, MechanismData,
 };
 use aidgraph_domain::vocab::{
-    ContributionStatus, Fund, JointWorkKind, MechanismLevel, PriorityArea, Publication, Role,
+    ContributionStatus, Fund, JointWorkKind, MechanismLevel, PriorityArea, Publication,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
@@ -168,11 +168,7 @@ async fn evaluation_records(
 
 /// A provider's organisation row id; other roles own no drafts.
 async fn own_org(conn: &impl ConnectionTrait, who: &Principal) -> Result<Option<i64>, StoreError> {
-    if who.role == Role::Provider {
-        activities::own_org_id(conn, who).await
-    } else {
-        Ok(None)
-    }
+    activities::own_org_id(conn, who).await
 }
 
 /// Evaluations the caller may not see: those of a draft it does not own.
@@ -1127,9 +1123,10 @@ async fn check_need_link(
     let need: NeedRecord = needs::get_need(conn, who, id)
         .await?
         .ok_or_else(|| StoreError::not_found("need", id))?;
-    let allowed = who.reads_everything()
-        || (who.role == Role::Recipient && who.may_manage_needs(&need.recipient_country));
-    forbid_unless(allowed, "you may link only needs of your own country")?;
+    forbid_unless(
+        who.may_link_need(&need.recipient_country),
+        "you may link only needs of your own country",
+    )?;
     let Some(mechanism) = mechanism else {
         return Ok(());
     };

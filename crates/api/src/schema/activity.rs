@@ -9,7 +9,7 @@ use super::enums::{
 use super::need::Need;
 use super::organisation::Organisation;
 use super::scalars::Date;
-use super::scalars::Decimal;
+use super::scalars::{Decimal, Money};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{Kind, encode};
 use crate::loaders::{
@@ -17,7 +17,6 @@ use crate::loaders::{
     OrgRef,
 };
 use aidgraph_domain::codes::{COUNTRY, REGION, SECTOR, SECTOR_CATEGORY};
-use aidgraph_domain::money::Money as DomainMoney;
 use aidgraph_persistence::activities::{ActivityFilter as QueryFilter, ActivityRecord};
 use aidgraph_persistence::overlap::FlagRecord;
 use aidgraph_persistence::{Cursor, Page};
@@ -34,24 +33,6 @@ pub struct Narrative {
     pub lang: String,
     /// The text.
     pub text: String,
-}
-
-/// An amount of money; never a float.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Money {
-    /// Exact decimal amount, as a string.
-    pub amount: Decimal,
-    /// ISO 4217 currency code.
-    pub currency: String,
-}
-
-impl From<&DomainMoney> for Money {
-    fn from(m: &DomainMoney) -> Self {
-        Money {
-            amount: Decimal(m.amount),
-            currency: m.currency.clone(),
-        }
-    }
 }
 
 /// A recipient country and its share.

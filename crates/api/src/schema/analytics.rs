@@ -1,12 +1,12 @@
 //! Dashboard analytics over GraphQL: plain numbers ready to chart. The rules behind each
 //! figure are in `docs/coordination.md`.
 
-use super::activity::Money;
 use super::context::{loaders, principal, store};
 use super::enums::PriorityArea;
 use super::organisation::Organisation;
 use super::records::ContributionFilter;
 use super::scalars::Decimal;
+use super::scalars::Money;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::OrgRef;
 use aidgraph_domain::analytics::{self as rules, Column, IndicatorUnit as Unit};

@@ -7,6 +7,10 @@ use super::enums::{
 };
 use super::scalars::Date;
 use super::scalars::Decimal;
+use crate::error::ApiResult;
+use crate::ids::{self, Kind};
+use aidgraph_domain::Violations;
+use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::activity::{
     ActivitySubmission, CountryShare, Narrative, ParisFlags, Participation, RegionShare,
     RelatedActivity, SectorShare, TransactionSubmission,
@@ -14,6 +18,28 @@ use aidgraph_domain::activity::{
 use aidgraph_domain::need::NeedSubmission;
 use aidgraph_domain::organisation::OrganisationSubmission;
 use async_graphql::{ID, InputObject};
+
+/// Validates an activity input; returns the data and the need ids it links, if given.
+pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
+    let (submission, need_ids) = input.into_submission();
+    let mut violations = Violations::default();
+    let data = ActivityData::parse(submission).map_err(|v| violations.0.extend(v.0));
+    let need_ids = need_ids
+        .map(|ids| ids::decode_all(&ids, Kind::Need, "addressesNeeds"))
+        .transpose();
+    let need_ids = match need_ids {
+        Ok(ids) => ids,
+        Err(crate::error::ApiError::BadInput(v)) => {
+            violations.0.extend(v.0);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    match data {
+        Ok(data) if violations.is_empty() => Ok((data, need_ids)),
+        _ => Err(violations.into()),
+    }
+}
 
 /// A text in one language.
 #[derive(InputObject, Debug, Clone)]

@@ -4,7 +4,9 @@
 use super::activity::Activity;
 use super::context::{principal, store};
 use super::enums::{ActivityStatus, Publication};
-use super::inputs::{ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput};
+use super::inputs::{
+    ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput, parse_activity,
+};
 use super::need::{Need, NeedsAnalysis};
 use super::organisation::Organisation;
 use super::overlap::{OverlapFlag, ReviewStatus};
@@ -26,28 +28,6 @@ pub struct MutationRoot(RegistryMutation, RecordsMutation);
 /// Changes to organisations, activities, needs and overlap reviews.
 #[derive(Default)]
 pub struct RegistryMutation;
-
-/// Validates an activity input; returns the data and the need ids it links, if given.
-pub fn parse_activity(input: ActivityInput) -> ApiResult<(ActivityData, Option<Vec<i64>>)> {
-    let (submission, need_ids) = input.into_submission();
-    let mut violations = Violations::default();
-    let data = ActivityData::parse(submission).map_err(|v| violations.0.extend(v.0));
-    let need_ids = need_ids
-        .map(|ids| ids::decode_all(&ids, Kind::Need, "addressesNeeds"))
-        .transpose();
-    let need_ids = match need_ids {
-        Ok(ids) => ids,
-        Err(crate::error::ApiError::BadInput(v)) => {
-            violations.0.extend(v.0);
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    match data {
-        Ok(data) if violations.is_empty() => Ok((data, need_ids)),
-        _ => Err(violations.into()),
-    }
-}
 
 /// An identifier registered through the API keeps the IATI rules
 /// ([`aidgraph_domain::activity::iati_identifier_breach`]); imported files keep theirs.

@@ -1,17 +1,20 @@
 //! The `NeedsAnalysis` and `Need` types.
 
-use super::activity::Money;
 use super::context::{loaders, principal};
 use super::enums::{
     AssistanceType, InstitutionType, NeedPriority, NeedSource, NeedVisibility, NeedsAnalysisStatus,
     PriorityArea, from_domain,
 };
+use super::scalars::Money;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{Kind, encode};
 use crate::loaders::{AnalysisId, NeedsOfAnalysis};
 use aidgraph_persistence::needs::{AnalysisRecord, NeedRecord};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
+
+/// Most needs scanned when filtering by coverage, which is derived.
+pub(crate) const MAX_COVERAGE_SCAN: u64 = 10_000;
 
 /// A recipient state's analysis of its needs, from a questionnaire, review or strategy.
 pub struct NeedsAnalysis(pub AnalysisRecord);

@@ -331,7 +331,7 @@ impl OverlapCheck {
                 ..needs::NeedFilter::default()
             };
             let all = PageRequest {
-                first: super::query::MAX_COVERAGE_SCAN,
+                first: super::need::MAX_COVERAGE_SCAN,
                 after: None,
                 count: false,
             };

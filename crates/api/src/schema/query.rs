@@ -25,8 +25,6 @@ use aidgraph_persistence::records;
 use aidgraph_persistence::{Cursor, Page, PageRequest};
 use aidgraph_persistence::{activities, needs, organisations, overlap};
 
-/// Most needs scanned when filtering by coverage, which is derived.
-pub(crate) const MAX_COVERAGE_SCAN: u64 = 10_000;
 use async_graphql::{Context, ID, InputObject, Interface, MergedObject, Object};
 
 /// Anything with a global id.
@@ -382,7 +380,7 @@ impl RegistryQuery {
         };
         // Coverage is derived, so the coverage filter applies after the others.
         let all = PageRequest {
-            first: MAX_COVERAGE_SCAN,
+            first: super::need::MAX_COVERAGE_SCAN,
             after: None,
             count: false,
         };
@@ -445,7 +443,7 @@ impl RegistryQuery {
     ) -> ApiResult<OverlapCheck> {
         // Any signed-in caller may ask; what it is shown depends on who asks.
         principal(ctx)?;
-        let (data, need_ids) = super::mutation::parse_activity(input)?;
+        let (data, need_ids) = super::inputs::parse_activity(input)?;
         let db = store(ctx)?.db();
         let cache = store(ctx)?.features();
         // Reasons cost more than scores: built only when the query selects them.

@@ -1,7 +1,7 @@
 //! Coordination records over GraphQL: evaluations, missions, analytic work, contributions,
 //! coordination mechanisms and exchange rates — their types, inputs, queries and mutations.
 
-use super::activity::{Activity, Money};
+use super::activity::Activity;
 use super::connection::{Conn, connection, page_request};
 use super::context::{loaders, principal, store};
 use super::enums::{ContributionStatus, DacRating, Fund, MechanismLevel, PriorityArea};
@@ -10,6 +10,7 @@ use super::need::Need;
 use super::organisation::Organisation;
 use super::scalars::Date;
 use super::scalars::Decimal;
+use super::scalars::Money;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, Kind, encode};
 use crate::loaders::{ActivityId, NeedId, OrgRef};

@@ -1,8 +1,28 @@
 //! The registry's scalars: `Date`, an ISO 8601 calendar date such as `2026-03-01`, and
-//! `Decimal`, an exact decimal number sent as a string.
+//! `Decimal`, an exact decimal number sent as a string; and `Money`, a `Decimal` amount with
+//! its currency.
 
-use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use aidgraph_domain::money::Money as DomainMoney;
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
 use chrono::NaiveDate;
+
+/// An amount of money; never a float.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Money {
+    /// Exact decimal amount, as a string.
+    pub amount: Decimal,
+    /// ISO 4217 currency code.
+    pub currency: String,
+}
+
+impl From<&DomainMoney> for Money {
+    fn from(m: &DomainMoney) -> Self {
+        Money {
+            amount: Decimal(m.amount),
+            currency: m.currency.clone(),
+        }
+    }
+}
 
 /// An ISO 8601 calendar date, e.g. `2026-03-01`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,49 @@
 //! that is not registered still links the activities that name it.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Why two activities share a coordination group, as stored beside the edge: an activity's
+/// related-activity link, or a reviewer's COORDINATED decision on a flag. Written
+/// `related:{activity id}` and `review:{flag id}`, so an activity's or a decision's edges are
+/// found and replaced together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeSource {
+    /// A related-activity link of this activity.
+    Related(i64),
+    /// A review of this flag that found the pair coordinated.
+    Review(i64),
+}
+
+impl fmt::Display for EdgeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EdgeSource::Related(id) => write!(f, "related:{id}"),
+            EdgeSource::Review(id) => write!(f, "review:{id}"),
+        }
+    }
+}
+
+/// A stored edge source that is neither form of [`EdgeSource`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown coordination edge source {0:?}")]
+pub struct UnknownEdgeSource(pub String);
+
+impl FromStr for EdgeSource {
+    type Err = UnknownEdgeSource;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownEdgeSource(s.to_owned());
+        let (kind, id) = s.split_once(':').ok_or_else(unknown)?;
+        let id = id.parse().map_err(|_| unknown())?;
+        match kind {
+            "related" => Ok(EdgeSource::Related(id)),
+            "review" => Ok(EdgeSource::Review(id)),
+            _ => Err(unknown()),
+        }
+    }
+}
 
 /// A union-find over identifiers.
 #[derive(Debug, Default, Clone)]
@@ -54,6 +97,17 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edge_sources_read_back_as_written() {
+        for source in [EdgeSource::Related(42), EdgeSource::Review(7)] {
+            assert_eq!(source.to_string().parse::<EdgeSource>(), Ok(source));
+        }
+        assert_eq!(EdgeSource::Related(42).to_string(), "related:42");
+        for bad in ["related", "review:x", "import:3", ""] {
+            assert!(bad.parse::<EdgeSource>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn children_of_one_unregistered_parent_are_one_group() {

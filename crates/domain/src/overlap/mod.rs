@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod features;
 pub mod groups;
 pub mod packed;
+pub mod pair;
 pub mod score;
 pub mod text;
 

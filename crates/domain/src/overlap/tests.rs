@@ -86,6 +86,67 @@ fn training_pair() -> (OverlapFeatures, OverlapFeatures) {
 }
 
 #[test]
+fn the_pair_rule_scores_classes_and_lets_coordination_override() {
+    use super::pair::{self, Side};
+    let (a, b) = training_pair();
+    let (ta, tb) = vectors_with_cosine(0.3);
+    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
+    let today = d("2026-06-01");
+    assert!(pair::screen(&a, &b, &pa, &pb, false, &DEFAULT, today));
+    assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
+    let side = |features, packed, text| Side {
+        features,
+        packed,
+        text,
+    };
+    let judged = |coordinated: bool, reasons: bool| {
+        pair::judge(
+            side(&a, &pa, &ta),
+            side(&b, &pb, &tb),
+            || coordinated,
+            reasons,
+            &DEFAULT,
+        )
+    };
+    let alone = judged(false, false).expect("the worked example flags");
+    assert_eq!(
+        (alone.score, alone.class),
+        (74, OverlapClass::LikelyDuplication)
+    );
+    assert!(alone.full.is_none(), "reasons only when asked for");
+    let grouped = judged(true, true).expect("still flagged");
+    assert_eq!(
+        (grouped.score, grouped.class),
+        (74, OverlapClass::Coordinated)
+    );
+    assert_eq!(grouped.full.map(|f| f.score), Some(74));
+
+    // Another country: not a candidate, so never scored.
+    let mut elsewhere = b.clone();
+    elsewhere.countries = BTreeSet::from(["TZ".to_owned()]);
+    let pe = Packed::of(&elsewhere);
+    assert!(!pair::screen(
+        &a, &elsewhere, &pa, &pe, false, &DEFAULT, today
+    ));
+
+    // Double reporting stays what it is inside a coordination group.
+    let mut twin = a.clone();
+    twin.id = 3;
+    twin.identifier = "GB-1-TRAINING-COPY".into();
+    twin.external_ids = BTreeSet::from(["GB-1-TRAINING".to_owned()]);
+    let pt = Packed::of(&twin);
+    let double = pair::judge(
+        side(&a, &pa, &ta),
+        side(&twin, &pt, &ta),
+        || true,
+        false,
+        &DEFAULT,
+    )
+    .expect("a twin flags");
+    assert_eq!(double.class, OverlapClass::DoubleReporting);
+}
+
+#[test]
 fn worked_example_scores_74_likely_duplication() {
     let (a, b) = training_pair();
     let (ta, tb) = vectors_with_cosine(0.3);

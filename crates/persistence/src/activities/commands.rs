@@ -1,0 +1,548 @@
+//! Registering and changing activities: each command authorises the caller, writes the row,
+//! its children and audit entry, refreshes its overlap flags and records events, in one
+//! transaction.
+
+use super::*;
+
+pub(super) fn authorize(who: &Principal, reporting_org: &str) -> Result<(), StoreError> {
+    authorize_as(who, reporting_org, false)
+}
+
+/// Checks the caller may write an activity of `reporting_org`; imports let coordinators load
+/// any provider's published IATI data.
+pub(super) fn authorize_as(
+    who: &Principal,
+    reporting_org: &str,
+    import: bool,
+) -> Result<(), StoreError> {
+    let allowed = if import {
+        who.may_import_activity(reporting_org)
+    } else {
+        who.may_manage_activity(reporting_org)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden(format!(
+            "you may not register or change activities reported by `{reporting_org}`"
+        )))
+    }
+}
+
+/// The snapshot audited for an activity: its content, links and publication.
+#[derive(serde::Serialize)]
+pub(super) struct Snapshot<'a> {
+    pub(super) data: &'a ActivityData,
+    pub(super) publication: Publication,
+    pub(super) needs: &'a [i64],
+}
+
+/// Registers a new activity as a draft (or published when `publish`), linked to `need_ids`.
+pub async fn create(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+    need_ids: &[i64],
+    publish: bool,
+) -> Result<ActivityRecord, StoreError> {
+    authorize(who, &data.reporting_org)?;
+    let txn = store.begin_write().await?;
+    let record = insert(&*txn, store.features(), who, data, need_ids, publish).await?;
+    let committing = std::time::Instant::now();
+    txn.commit().await?;
+    tracing::debug!(
+        commit_ms = committing.elapsed().as_secs_f64() * 1e3,
+        "activity committed"
+    );
+    store.events().wake();
+    tracing::info!(activity.id = record.id, activity.iati_identifier = %record.data.iati_identifier, "activity registered");
+    Ok(record)
+}
+
+pub(super) async fn insert(
+    conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
+    who: &Principal,
+    data: ActivityData,
+    need_ids: &[i64],
+    publish: bool,
+) -> Result<ActivityRecord, StoreError> {
+    let (reporting_org_id, participants) =
+        resolve_references(conn, who, &data, Some(need_ids)).await?;
+    let now = Utc::now();
+    let window = data.window();
+    let publication = if publish {
+        Publication::Published
+    } else {
+        Publication::Draft
+    };
+    let model = activity::ActiveModel {
+        iati_identifier: Set(data.iati_identifier.clone()),
+        reporting_org_id: Set(reporting_org_id),
+        status: Set(data.status.as_str().to_owned()),
+        publication: Set(publication.as_str().to_owned()),
+        title: Set(data.title(None).to_owned()),
+        search_text: Set(data.search_text()),
+        planned_start: Set(data.planned_start),
+        window_start: Set(window.map(|w| w.start)),
+        window_end: Set(window.map(|w| w.end)),
+        start_key: Set(start_key(&data)),
+        document: Set(serde_json::to_string(&data)?),
+        version: Set(1),
+        created_by: Set(who.subject.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .on_unique(|| {
+        format!(
+            "an activity with IATI identifier `{}` is already registered",
+            data.iati_identifier
+        )
+    })?;
+    write_children(conn, model.id, &data, &participants).await?;
+    add_need_links(conn, model.id, need_ids).await?;
+    audit::record(
+        conn,
+        who,
+        AuditEvent::<(), _> {
+            entity: "activity",
+            entity_id: model.id,
+            action: "create",
+            before: None,
+            after: Some(&Snapshot {
+                data: &data,
+                publication,
+                needs: need_ids,
+            }),
+            on_behalf_of: None,
+        },
+    )
+    .await?;
+    let record = ActivityRecord::from_model(model)?;
+    overlap::refresh(conn, cache, &record, None).await?;
+    coverage_events(conn, need_ids, &record.data.reporting_org).await?;
+    Ok(record)
+}
+
+/// Loads an activity for a change: it must exist, be visible, belong to the caller, and match
+/// `expected_version` when given.
+pub(super) async fn load_for_change(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: i64,
+    expected_version: Option<i32>,
+) -> Result<ActivityRecord, StoreError> {
+    let record = get(conn, who, id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("activity", id))?;
+    authorize(who, &record.data.reporting_org)?;
+    if let Some(expected) = expected_version
+        && expected != record.version
+    {
+        return Err(StoreError::Conflict(format!(
+            "activity {id} is at version {}, not {expected}; reload it and try again",
+            record.version
+        )));
+    }
+    Ok(record)
+}
+
+/// Writes a change to an activity's content (and, when given, its need links), bumping its
+/// version.
+pub(super) async fn apply_change(
+    conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
+    who: &Principal,
+    before: &ActivityRecord,
+    change: Change<'_>,
+) -> Result<ActivityRecord, StoreError> {
+    let Change {
+        data,
+        need_ids,
+        publication,
+        action,
+        import,
+    } = change;
+    authorize_as(who, &data.reporting_org, import)?;
+    let (reporting_org_id, participants) = resolve_references(conn, who, &data, need_ids).await?;
+    let now = Utc::now();
+    let window = data.window();
+    let previous_needs = need_ids_of(conn, &[before.id])
+        .await?
+        .remove(&before.id)
+        .unwrap_or_default();
+    let version = before.version + 1;
+    let updated = activity::Entity::update_many()
+        .col_expr(
+            activity::Column::IatiIdentifier,
+            Expr::value(data.iati_identifier.clone()),
+        )
+        .col_expr(
+            activity::Column::ReportingOrgId,
+            Expr::value(reporting_org_id),
+        )
+        .col_expr(activity::Column::Status, Expr::value(data.status.as_str()))
+        .col_expr(
+            activity::Column::Publication,
+            Expr::value(publication.as_str()),
+        )
+        .col_expr(activity::Column::Title, Expr::value(data.title(None)))
+        .col_expr(
+            activity::Column::SearchText,
+            Expr::value(data.search_text()),
+        )
+        .col_expr(
+            activity::Column::PlannedStart,
+            Expr::value(data.planned_start),
+        )
+        .col_expr(
+            activity::Column::WindowStart,
+            Expr::value(window.map(|w| w.start)),
+        )
+        .col_expr(
+            activity::Column::WindowEnd,
+            Expr::value(window.map(|w| w.end)),
+        )
+        .col_expr(activity::Column::StartKey, Expr::value(start_key(&data)))
+        .col_expr(
+            activity::Column::Document,
+            Expr::value(serde_json::to_string(&data)?),
+        )
+        .col_expr(activity::Column::Version, Expr::value(version))
+        .col_expr(activity::Column::UpdatedAt, Expr::value(now))
+        .filter(activity::Column::Id.eq(before.id))
+        .filter(activity::Column::Version.eq(before.version))
+        .exec(conn)
+        .await
+        .on_unique(|| {
+            format!(
+                "an activity with IATI identifier `{}` is already registered",
+                data.iati_identifier
+            )
+        })?;
+    if updated.rows_affected != 1 {
+        return Err(StoreError::Conflict(format!(
+            "activity {} changed while this change was being made; reload it and try again",
+            before.id
+        )));
+    }
+    write_children(conn, before.id, &data, &participants).await?;
+    if let Some(need_ids) = need_ids {
+        replace_need_links(conn, before.id, need_ids).await?;
+    }
+    let after_needs = need_ids.unwrap_or(&previous_needs);
+    audit::record(
+        conn,
+        who,
+        AuditEvent {
+            entity: "activity",
+            entity_id: before.id,
+            action,
+            before: Some(&Snapshot {
+                data: &before.data,
+                publication: before.publication,
+                needs: &previous_needs,
+            }),
+            after: Some(&Snapshot {
+                data: &data,
+                publication,
+                needs: after_needs,
+            }),
+            on_behalf_of: None,
+        },
+    )
+    .await?;
+    let record = ActivityRecord {
+        id: before.id,
+        reporting_org_id,
+        publication,
+        version,
+        data,
+        created_at: before.created_at,
+        updated_at: now,
+    };
+    overlap::refresh(
+        conn,
+        cache,
+        &record,
+        Some((&before.data, before.publication)),
+    )
+    .await?;
+    let mut touched: Vec<i64> = previous_needs.clone();
+    touched.extend_from_slice(after_needs);
+    touched.sort_unstable();
+    touched.dedup();
+    coverage_events(conn, &touched, &record.data.reporting_org).await?;
+    Ok(record)
+}
+
+/// A change to an activity: its new content, need links (`None` keeps them), publication,
+/// and the audited action name.
+pub(super) struct Change<'a> {
+    pub(super) data: ActivityData,
+    pub(super) need_ids: Option<&'a [i64]>,
+    pub(super) publication: Publication,
+    pub(super) action: &'static str,
+    /// Authorised as an import (coordinators may load any provider's activities).
+    pub(super) import: bool,
+}
+
+/// Replaces an activity's content; `need_ids` of `None` keeps its need links.
+pub async fn update(
+    store: &Store,
+    who: &Principal,
+    id: i64,
+    expected_version: i32,
+    data: ActivityData,
+    need_ids: Option<&[i64]>,
+) -> Result<ActivityRecord, StoreError> {
+    let txn = store.begin_write().await?;
+    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
+    let publication = before.publication;
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        Change {
+            data,
+            need_ids,
+            publication,
+            action: "update",
+            import: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    store.events().wake();
+    Ok(record)
+}
+
+/// Creates or updates the activity with `data.iati_identifier`. Sending the same content twice
+/// writes nothing the second time. `need_ids` of `None` keeps existing links.
+pub async fn upsert(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+    need_ids: Option<&[i64]>,
+    publish: bool,
+) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    upsert_as(store, who, data, need_ids, publish, None).await
+}
+
+/// Upserts a published activity read from an IATI file: providers may import their own,
+/// coordinators and admins any.
+pub async fn upsert_imported(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+    source: Option<&crate::iati_sources::Source>,
+) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    upsert_as(store, who, data, None, true, Some(source)).await
+}
+
+pub(super) async fn upsert_as(
+    store: &Store,
+    who: &Principal,
+    data: ActivityData,
+    need_ids: Option<&[i64]>,
+    publish: bool,
+    imported: Option<Option<&crate::iati_sources::Source>>,
+) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
+    let import = imported.is_some();
+    let source = imported.flatten();
+    authorize_as(who, &data.reporting_org, import)?;
+    let txn = store.begin_write().await?;
+    let existing = activity::Entity::find()
+        .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
+        .one(&*txn)
+        .await?;
+    let result = match existing {
+        None => {
+            let record = insert(
+                &*txn,
+                store.features(),
+                who,
+                data,
+                need_ids.unwrap_or(&[]),
+                publish,
+            )
+            .await?;
+            (record, UpsertOutcome::Created)
+        }
+        Some(model) => {
+            let before = ActivityRecord::from_model(model)?;
+            if !sees(&*txn, who, &before).await? {
+                // Someone else's draft: do not reveal it, but do not overwrite it either.
+                return Err(StoreError::Conflict(format!(
+                    "an activity with IATI identifier `{}` is already registered",
+                    data.iati_identifier
+                )));
+            }
+            authorize_as(who, &before.data.reporting_org, import)?;
+            let publication = if publish {
+                Publication::Published
+            } else {
+                before.publication
+            };
+            let links_same = match need_ids {
+                None => true,
+                Some(ids) => {
+                    let mut current = need_ids_of(&*txn, &[before.id])
+                        .await?
+                        .remove(&before.id)
+                        .unwrap_or_default();
+                    let mut wanted = ids.to_vec();
+                    current.sort_unstable();
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    current == wanted
+                }
+            };
+            if before.data == data && before.publication == publication && links_same {
+                // The same activity from a file written differently: keep the new form.
+                let kept = match source {
+                    Some(source) => crate::iati_sources::keep(&*txn, before.id, source).await?,
+                    None => false,
+                };
+                if !kept {
+                    return Ok((before, UpsertOutcome::Unchanged));
+                }
+                txn.commit().await?;
+                return Ok((before, UpsertOutcome::Updated));
+            }
+            let record = apply_change(
+                &*txn,
+                store.features(),
+                who,
+                &before,
+                Change {
+                    data,
+                    need_ids,
+                    publication,
+                    action: "upsert",
+                    import,
+                },
+            )
+            .await?;
+            (record, UpsertOutcome::Updated)
+        }
+    };
+    if let Some(source) = source {
+        crate::iati_sources::keep(&*txn, result.0.id, source).await?;
+    }
+    txn.commit().await?;
+    store.events().wake();
+    Ok(result)
+}
+
+/// Changes an activity's publication state.
+pub async fn set_publication(
+    store: &Store,
+    who: &Principal,
+    id: i64,
+    expected_version: i32,
+    publication: Publication,
+) -> Result<ActivityRecord, StoreError> {
+    let txn = store.begin_write().await?;
+    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
+    let action = match publication {
+        Publication::Published => "publish",
+        Publication::Draft => "withdraw",
+    };
+    let data = before.data.clone();
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        Change {
+            data,
+            need_ids: None,
+            publication,
+            action,
+            import: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    store.events().wake();
+    Ok(record)
+}
+
+/// Changes an activity's IATI status (e.g. to CANCELLED).
+pub async fn set_status(
+    store: &Store,
+    who: &Principal,
+    id: i64,
+    expected_version: i32,
+    status: ActivityStatus,
+) -> Result<ActivityRecord, StoreError> {
+    let txn = store.begin_write().await?;
+    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
+    let mut data = before.data.clone();
+    data.status = status;
+    let publication = before.publication;
+    let record = apply_change(
+        &*txn,
+        store.features(),
+        who,
+        &before,
+        Change {
+            data,
+            need_ids: None,
+            publication,
+            action: "set_status",
+            import: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    store.events().wake();
+    Ok(record)
+}
+
+/// Links an activity to more needs (`link`) or removes links (`!link`).
+pub async fn change_need_links(
+    store: &Store,
+    who: &Principal,
+    id: i64,
+    need_ids: &[i64],
+    link: bool,
+) -> Result<ActivityRecord, StoreError> {
+    let txn = store.begin_write().await?;
+    let before = load_for_change(&*txn, who, id, None).await?;
+    let mut current = need_ids_of(&*txn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    if link {
+        let mut v = Violations::default();
+        check_needs(&*txn, who, &before.data, need_ids, "needIds", &mut v).await?;
+        if !v.is_empty() {
+            return Err(StoreError::Invalid(v));
+        }
+        current.extend_from_slice(need_ids);
+    } else {
+        current.retain(|n| !need_ids.contains(n));
+    }
+    current.sort_unstable();
+    current.dedup();
+    let data = before.data.clone();
+    let publication = before.publication;
+    let action = if link { "link_needs" } else { "unlink_needs" };
+    let change = Change {
+        data,
+        need_ids: Some(&current),
+        publication,
+        action,
+        import: false,
+    };
+    let record = apply_change(&*txn, store.features(), who, &before, change).await?;
+    txn.commit().await?;
+    store.events().wake();
+    Ok(record)
+}
