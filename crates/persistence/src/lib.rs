@@ -10,6 +10,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod feature_cache;
+mod flag_rows;
 pub mod iati_sources;
 pub mod needs;
 pub mod organisations;

@@ -153,7 +153,7 @@ pub async fn refresh(
     let own_fingerprint = features.fingerprint();
     // New flags, and for every flag written its id (`None` until inserted), shared countries
     // and two reporting organisations, the last two as JSON arrays.
-    let mut new_flags: Vec<recompute::NewFlag<String>> = Vec::new();
+    let mut new_flags: Vec<flag_rows::NewFlag<String>> = Vec::new();
     let mut written: Vec<(Option<i64>, String, String)> = Vec::new();
     for Scored {
         features: other_features,
@@ -181,8 +181,8 @@ pub async fn refresh(
             .intersection(&other_features.countries)
             .collect();
         let about = (
-            recompute::json(&countries),
-            recompute::json(&[
+            flag_rows::json(&countries),
+            flag_rows::json(&[
                 record.data.reporting_org.as_str(),
                 other_features.reporting_org.as_str(),
             ]),
@@ -198,18 +198,18 @@ pub async fn refresh(
                 if unchanged {
                     continue;
                 }
-                let updated = recompute::NewFlag {
+                let updated = flag_rows::NewFlag {
                     pair,
                     score: score.score,
                     class,
                     components,
                     hash,
                 };
-                recompute::update_flag(conn, flag.id, !same_inputs, &updated, now).await?;
+                flag_rows::update_flag(conn, flag.id, !same_inputs, &updated, now).await?;
                 written.push((Some(flag.id), about.0, about.1));
             }
             None => {
-                new_flags.push(recompute::NewFlag {
+                new_flags.push(flag_rows::NewFlag {
                     pair,
                     score: score.score,
                     class,
@@ -224,7 +224,7 @@ pub async fn refresh(
     // may raise hundreds of flags.
     let writing = std::time::Instant::now();
     let inserted = new_flags.len();
-    let mut new_ids = recompute::insert_flags(conn, &new_flags, now)
+    let mut new_ids = flag_rows::insert_flags(conn, &new_flags, now)
         .await?
         .into_iter();
     let mut rows = Vec::with_capacity(written.len());
@@ -239,7 +239,7 @@ pub async fn refresh(
         outcome.changed.push(id);
     }
     let flags_written = writing.elapsed();
-    recompute::record_written(conn, &rows).await?;
+    flag_rows::record_written(conn, &rows).await?;
     let recorded = writing.elapsed();
     for flag in existing.values() {
         delete_flag(conn, flag).await?;

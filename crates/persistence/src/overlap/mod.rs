@@ -14,9 +14,9 @@ use crate::entities::{
 use crate::error::StoreError;
 use crate::events::{self, Topic};
 use crate::feature_cache::{FeatureCache, Prepared, in_halves};
+use crate::flag_rows;
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::recompute;
 use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;

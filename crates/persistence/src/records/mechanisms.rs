@@ -1,0 +1,359 @@
+//! Coordination mechanisms and the activities and needs they link.
+
+use super::*;
+
+/// What a mechanism coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkTarget {
+    /// Activities.
+    Activity,
+    /// Needs.
+    Need,
+}
+
+impl LinkTarget {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkTarget::Activity => "ACTIVITY",
+            LinkTarget::Need => "NEED",
+        }
+    }
+}
+
+/// A stored coordination mechanism.
+pub type MechanismRecord = Recorded<MechanismData>;
+
+/// Filters for mechanism lists.
+#[derive(Debug, Clone, Default)]
+pub struct MechanismFilter {
+    /// Working in this country.
+    pub country: Option<String>,
+    /// At this level.
+    pub level: Option<MechanismLevel>,
+    /// With this member (ref).
+    pub member: Option<String>,
+}
+
+pub(super) fn mechanism_record(
+    m: coordination_mechanism::Model,
+) -> Result<MechanismRecord, StoreError> {
+    Recorded::from_document(m.id, &m.document, m.recorded_by, m.created_at)
+}
+
+/// Creates a coordination mechanism (coordinators and admins).
+pub async fn create_mechanism(
+    store: &Store,
+    who: &Principal,
+    data: MechanismData,
+) -> Result<MechanismRecord, StoreError> {
+    forbid_unless(
+        who.may_record_coordination(),
+        "only coordinators record coordination mechanisms",
+    )?;
+    let txn = store.begin_write().await?;
+    let refs: Vec<(String, String)> = data
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.clone(), format!("members[{i}]")))
+        .collect();
+    let ids = resolve_orgs(&*txn, &refs).await?;
+    let now = Utc::now();
+    let model = coordination_mechanism::ActiveModel {
+        name: Set(data.name.clone()),
+        level: Set(data.level.as_str().to_owned()),
+        document: Set(serde_json::to_string(&data)?),
+        recorded_by: Set(who.subject.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    if !data.countries.is_empty() {
+        mechanism_country::Entity::insert_many(data.countries.iter().map(|c| {
+            mechanism_country::ActiveModel {
+                mechanism_id: Set(model.id),
+                code: Set(c.clone()),
+            }
+        }))
+        .exec(&*txn)
+        .await?;
+    }
+    if !ids.is_empty() {
+        mechanism_member::Entity::insert_many(ids.values().map(|o| {
+            mechanism_member::ActiveModel {
+                mechanism_id: Set(model.id),
+                organisation_id: Set(*o),
+            }
+        }))
+        .exec(&*txn)
+        .await?;
+    }
+    audit_change(
+        &*txn,
+        who,
+        "coordination_mechanism",
+        model.id,
+        "create",
+        &data,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(mechanism.id = model.id, "coordination mechanism created");
+    mechanism_record(model)
+}
+
+/// Lists mechanisms in creation order.
+pub async fn list_mechanisms(
+    conn: &impl ConnectionTrait,
+    filter: &MechanismFilter,
+    page: &PageRequest,
+) -> Result<Page<MechanismRecord>, StoreError> {
+    let cursor = |r: &MechanismRecord| Cursor {
+        key: String::new(),
+        id: r.id,
+    };
+    let mut cond = Condition::all();
+    if let Some(country) = &filter.country {
+        cond = cond.add(
+            coordination_mechanism::Column::Id.in_subquery(
+                Query::select()
+                    .column(mechanism_country::Column::MechanismId)
+                    .from(mechanism_country::Entity)
+                    .and_where(
+                        mechanism_country::Column::Code.eq(country.trim().to_ascii_uppercase()),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(level) = filter.level {
+        cond = cond.add(coordination_mechanism::Column::Level.eq(level.as_str()));
+    }
+    if let Some(member) = &filter.member {
+        let Some(org) = organisations::by_ref(conn, member.trim()).await? else {
+            return Ok(Page::from_rows(Vec::new(), page, 0, cursor));
+        };
+        cond = cond.add(
+            coordination_mechanism::Column::Id.in_subquery(
+                Query::select()
+                    .column(mechanism_member::Column::MechanismId)
+                    .from(mechanism_member::Entity)
+                    .and_where(mechanism_member::Column::OrganisationId.eq(org.id))
+                    .to_owned(),
+            ),
+        );
+    }
+    let total = page
+        .total(
+            conn,
+            coordination_mechanism::Entity::find().filter(cond.clone()),
+        )
+        .await?;
+    let mut query = coordination_mechanism::Entity::find().filter(cond);
+    if let Some(after) = &page.after {
+        query = query.filter(coordination_mechanism::Column::Id.gt(after.id));
+    }
+    let rows = query
+        .order_by_asc(coordination_mechanism::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(mechanism_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, total, cursor))
+}
+
+/// A mechanism by id.
+pub async fn mechanism_by_id(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<MechanismRecord>, StoreError> {
+    coordination_mechanism::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(mechanism_record)
+        .transpose()
+}
+
+/// The mechanisms coordinating each of `targets`.
+pub async fn mechanisms_of(
+    conn: &impl ConnectionTrait,
+    kind: LinkTarget,
+    targets: &[i64],
+) -> Result<HashMap<i64, Vec<MechanismRecord>>, StoreError> {
+    let links = mechanism_link::Entity::find()
+        .filter(mechanism_link::Column::TargetKind.eq(kind.as_str()))
+        .filter(mechanism_link::Column::TargetId.is_in(targets.iter().copied()))
+        .order_by_asc(mechanism_link::Column::MechanismId)
+        .all(conn)
+        .await?;
+    let ids: BTreeSet<i64> = links.iter().map(|l| l.mechanism_id).collect();
+    let mechanisms: HashMap<i64, MechanismRecord> = coordination_mechanism::Entity::find()
+        .filter(coordination_mechanism::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| mechanism_record(m).map(|r| (r.id, r)))
+        .collect::<Result<_, _>>()?;
+    let mut out: HashMap<i64, Vec<MechanismRecord>> = HashMap::new();
+    for link in links {
+        if let Some(m) = mechanisms.get(&link.mechanism_id) {
+            out.entry(link.target_id).or_default().push(m.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The ids of what a mechanism coordinates.
+pub async fn linked_ids(
+    conn: &impl ConnectionTrait,
+    mechanism_id: i64,
+    kind: LinkTarget,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(mechanism_link::Entity::find()
+        .filter(mechanism_link::Column::MechanismId.eq(mechanism_id))
+        .filter(mechanism_link::Column::TargetKind.eq(kind.as_str()))
+        .order_by_asc(mechanism_link::Column::TargetId)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.target_id)
+        .collect())
+}
+
+pub(super) async fn check_activity_link(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    mechanism: Option<&MechanismData>,
+    index: usize,
+    id: i64,
+) -> Result<(), StoreError> {
+    let record: ActivityRecord = activities::get(conn, who, id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("activity", id))?;
+    forbid_unless(
+        who.reads_everything() || who.may_manage_activity(&record.data.reporting_org),
+        "you may link only activities your organisation reports",
+    )?;
+    let Some(mechanism) = mechanism else {
+        return Ok(());
+    };
+    if !record
+        .data
+        .recipient_countries
+        .iter()
+        .any(|c| mechanism.covers_country(&c.code))
+    {
+        return Err(StoreError::invalid(
+            format!("activityIds[{index}]"),
+            format!(
+                "activity `{}` is in none of the mechanism's countries ({})",
+                record.data.iati_identifier,
+                mechanism.countries.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn check_need_link(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    mechanism: Option<&MechanismData>,
+    index: usize,
+    id: i64,
+) -> Result<(), StoreError> {
+    let need: NeedRecord = needs::get_need(conn, who, id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("need", id))?;
+    forbid_unless(
+        who.may_link_need(&need.recipient_country),
+        "you may link only needs of your own country",
+    )?;
+    let Some(mechanism) = mechanism else {
+        return Ok(());
+    };
+    if !mechanism.covers_country(&need.recipient_country) {
+        return Err(StoreError::invalid(
+            format!("needIds[{index}]"),
+            format!(
+                "the need is in {}, which the mechanism does not cover ({})",
+                need.recipient_country,
+                mechanism.countries.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Links activities and needs to a mechanism (`link`), or removes the links.
+pub async fn change_links(
+    store: &Store,
+    who: &Principal,
+    mechanism_id: i64,
+    activity_ids: &[i64],
+    need_ids: &[i64],
+    link: bool,
+) -> Result<MechanismRecord, StoreError> {
+    let txn = store.begin_write().await?;
+    let mechanism = mechanism_by_id(&*txn, mechanism_id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("coordination mechanism", mechanism_id))?;
+    if activity_ids.is_empty() && need_ids.is_empty() {
+        return Err(StoreError::invalid(
+            "activityIds",
+            "name at least one activity or need",
+        ));
+    }
+    let mut targets = Vec::new();
+    if activity_ids.len() + need_ids.len() > MAX_LIST_LEN {
+        return Err(StoreError::invalid(
+            "activityIds",
+            format!("link or unlink at most {MAX_LIST_LEN} activities and needs at once"),
+        ));
+    }
+    // Unlinking skips the country check, so a link made stale by a change of countries can
+    // still be removed.
+    let covers = if link { Some(&mechanism.data) } else { None };
+    for (i, id) in activity_ids.iter().enumerate() {
+        check_activity_link(&*txn, who, covers, i, *id).await?;
+        targets.push((LinkTarget::Activity, *id));
+    }
+    for (i, id) in need_ids.iter().enumerate() {
+        check_need_link(&*txn, who, covers, i, *id).await?;
+        targets.push((LinkTarget::Need, *id));
+    }
+    for (kind, id) in &targets {
+        if link {
+            mechanism_link::Entity::insert(mechanism_link::ActiveModel {
+                mechanism_id: Set(mechanism_id),
+                target_kind: Set(kind.as_str().to_owned()),
+                target_id: Set(*id),
+            })
+            .on_conflict_do_nothing()
+            .exec(&*txn)
+            .await?;
+        } else {
+            mechanism_link::Entity::delete_many()
+                .filter(mechanism_link::Column::MechanismId.eq(mechanism_id))
+                .filter(mechanism_link::Column::TargetKind.eq(kind.as_str()))
+                .filter(mechanism_link::Column::TargetId.eq(*id))
+                .exec(&*txn)
+                .await?;
+        }
+    }
+    let described: Vec<(&str, i64)> = targets.iter().map(|(k, id)| (k.as_str(), *id)).collect();
+    audit_change(
+        &*txn,
+        who,
+        "coordination_mechanism",
+        mechanism_id,
+        if link { "link" } else { "unlink" },
+        &described,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(mechanism)
+}
