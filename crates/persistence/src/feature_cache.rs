@@ -4,7 +4,7 @@
 //! records analytics sum over. A changed activity has a new version, so a stale entry is never
 //! used, whichever replica made the change.
 
-use crate::vocabulary::Vocabulary;
+use crate::word_numbers::WordNumbers;
 use aidgraph_domain::overlap::OverlapFeatures;
 use aidgraph_domain::overlap::packed::Packed;
 use aidgraph_domain::overlap::packed::sketch::Sketch;
@@ -53,11 +53,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Packs `features` and numbers their words in `vocabulary` (through
-    /// [`FeatureCache::prepare`], so that every number comes from the cache's one vocabulary).
-    fn new(features: OverlapFeatures, vocabulary: &Vocabulary) -> Self {
+    /// Packs `features` and numbers their words in `words` (through
+    /// [`FeatureCache::prepare`], so that every number comes from the cache's one numbering).
+    fn new(features: OverlapFeatures, words: &WordNumbers) -> Self {
         let packed = Packed::of(&features);
-        let numbers = vocabulary.number(&features.terms);
+        let numbers = words.number(&features.terms);
         Prepared {
             features,
             packed,
@@ -132,18 +132,18 @@ const INDEXED_IDS: usize = 4 * CAPACITY;
 pub struct FeatureCache {
     features: VersionedCache<Prepared>,
     sketches: Arc<RwLock<Sketches>>,
-    vocabulary: Arc<Vocabulary>,
+    words: Arc<WordNumbers>,
 }
 
 impl FeatureCache {
-    /// Prepares `features` for the cache, numbering their words in its vocabulary.
+    /// Prepares `features` for the cache, numbering their words in its word numbers.
     pub fn prepare(&self, features: OverlapFeatures) -> Arc<Prepared> {
-        Arc::new(Prepared::new(features, &self.vocabulary))
+        Arc::new(Prepared::new(features, &self.words))
     }
 
     /// The words of cached activities, numbered.
-    pub fn vocabulary(&self) -> &Vocabulary {
-        &self.vocabulary
+    pub fn word_numbers(&self) -> &WordNumbers {
+        &self.words
     }
 
     /// The features of each `(id, version)` asked for that `keep` accepts, and the ids that

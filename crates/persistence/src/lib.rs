@@ -20,7 +20,7 @@ pub mod rates;
 pub mod recompute;
 pub mod records;
 pub mod store;
-pub mod vocabulary;
+pub mod word_numbers;
 
 pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest};

@@ -426,7 +426,7 @@ pub(super) async fn score_against_candidates(
     .await?;
     let bounded = started.elapsed();
     let mut space = cache
-        .vocabulary()
+        .word_numbers()
         .space(&a.terms, features.iter().map(|f| f.numbers.as_slice()));
     let (mut n, mut df) = corpus(conn, space.words()).await?;
     if !in_corpus {

@@ -98,7 +98,7 @@ pub(super) struct Country {
 }
 
 /// What the scoring threads share.
-pub(super) struct Registry {
+pub(super) struct SweepState {
     pub(super) all: Vec<(ActivityRecord, OverlapFeatures)>,
     /// Text vectors with numbered terms.
     pub(super) vectors: Vec<TextVector<u32>>,
@@ -116,7 +116,7 @@ pub(super) struct Registry {
     pub(super) next: AtomicUsize,
 }
 
-impl Registry {
+impl SweepState {
     /// Takes units until none is left, sending the flags of each to the writer; stops early
     /// when the writer has gone (it failed).
     pub(super) fn score_units(

@@ -253,7 +253,7 @@ pub async fn recompute(
         );
     }
     let activities = all.len();
-    let registry = Arc::new(Registry {
+    let registry = Arc::new(SweepState {
         fingerprints: all.iter().map(|_| OnceLock::new()).collect(),
         providers: all
             .iter()

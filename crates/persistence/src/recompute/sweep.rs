@@ -5,13 +5,13 @@ use super::*;
 /// Scores the candidate pairs whose earlier-starting side is at `rows` of `country`'s sorted
 /// list; a pair sharing several countries is scored only in the first of them.
 pub(super) fn score_rows(
-    registry: &Registry,
+    registry: &SweepState,
     country: &Country,
     rows: std::ops::Range<usize>,
     config: &OverlapConfig,
     today: NaiveDate,
 ) -> (Vec<Computed>, Counts) {
-    let Registry {
+    let SweepState {
         all,
         vectors,
         groups,

@@ -13,7 +13,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 /// of stored activities are numbered: a dry run's own words are not, so callers' texts do not
 /// grow it.
 #[derive(Debug, Default)]
-pub struct Vocabulary {
+pub struct WordNumbers {
     inner: RwLock<Words>,
 }
 
@@ -23,7 +23,7 @@ struct Words {
     words: Vec<Arc<str>>,
 }
 
-impl Vocabulary {
+impl WordNumbers {
     /// The numbers of the words of `terms`, in their order, numbering those not met before.
     pub fn number(&self, terms: &[(String, u32)]) -> Vec<u32> {
         {
@@ -55,7 +55,7 @@ impl Vocabulary {
     }
 
     /// The words of an activity (`own`, numbered or not) and of its candidates (`others`, as
-    /// numbered by [`Vocabulary::number`]), ranked in word order.
+    /// numbered by [`WordNumbers::number`]), ranked in word order.
     pub fn space<'a>(
         &self,
         own: &[(String, u32)],
@@ -151,14 +151,14 @@ impl TextSpace {
 
 #[cfg(test)]
 mod tests {
-    use super::Vocabulary;
+    use super::WordNumbers;
     use aidgraph_domain::overlap::TextVector;
     use aidgraph_domain::overlap::text::term_counts;
     use std::collections::HashMap;
 
     #[test]
     fn numbered_vectors_weigh_and_compare_as_word_vectors_do() {
-        let vocabulary = Vocabulary::default();
+        let vocabulary = WordNumbers::default();
         // Numbered in an order that is not word order.
         let texts = [
             term_counts("witness protection training zeal"),
