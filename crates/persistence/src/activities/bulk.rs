@@ -36,24 +36,12 @@ pub async fn bulk_insert(
         let now = Utc::now();
         let mut rows = Vec::with_capacity(chunk.len());
         for (data, _) in chunk {
-            let window = data.window();
             rows.push(activity::ActiveModel {
-                iati_identifier: Set(data.iati_identifier.clone()),
-                reporting_org_id: Set(org_id(&data.reporting_org)?),
-                status: Set(data.status.as_str().to_owned()),
-                publication: Set(publication.as_str().to_owned()),
-                title: Set(data.title(None).to_owned()),
-                search_text: Set(data.search_text()),
-                planned_start: Set(data.planned_start),
-                window_start: Set(window.map(|w| w.start)),
-                window_end: Set(window.map(|w| w.end)),
-                start_key: Set(start_key(data)),
-                document: Set(serde_json::to_string(data)?),
                 version: Set(1),
                 created_by: Set(who.subject.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
-                ..Default::default()
+                ..row_of(data, org_id(&data.reporting_org)?, publication)?
             });
         }
         let inserted = activity::Entity::insert_many(rows)

@@ -70,29 +70,17 @@ pub(super) async fn insert(
     let (reporting_org_id, participants) =
         resolve_references(conn, who, &data, Some(need_ids)).await?;
     let now = Utc::now();
-    let window = data.window();
     let publication = if publish {
         Publication::Published
     } else {
         Publication::Draft
     };
     let model = activity::ActiveModel {
-        iati_identifier: Set(data.iati_identifier.clone()),
-        reporting_org_id: Set(reporting_org_id),
-        status: Set(data.status.as_str().to_owned()),
-        publication: Set(publication.as_str().to_owned()),
-        title: Set(data.title(None).to_owned()),
-        search_text: Set(data.search_text()),
-        planned_start: Set(data.planned_start),
-        window_start: Set(window.map(|w| w.start)),
-        window_end: Set(window.map(|w| w.end)),
-        start_key: Set(start_key(&data)),
-        document: Set(serde_json::to_string(&data)?),
         version: Set(1),
         created_by: Set(who.subject.clone()),
         created_at: Set(now),
         updated_at: Set(now),
-        ..Default::default()
+        ..row_of(&data, reporting_org_id, publication)?
     }
     .insert(conn)
     .await
@@ -169,50 +157,17 @@ pub(super) async fn apply_change(
     authorize_as(who, &data.reporting_org, import)?;
     let (reporting_org_id, participants) = resolve_references(conn, who, &data, need_ids).await?;
     let now = Utc::now();
-    let window = data.window();
     let previous_needs = need_ids_of(conn, &[before.id])
         .await?
         .remove(&before.id)
         .unwrap_or_default();
     let version = before.version + 1;
     let updated = activity::Entity::update_many()
-        .col_expr(
-            activity::Column::IatiIdentifier,
-            Expr::value(data.iati_identifier.clone()),
-        )
-        .col_expr(
-            activity::Column::ReportingOrgId,
-            Expr::value(reporting_org_id),
-        )
-        .col_expr(activity::Column::Status, Expr::value(data.status.as_str()))
-        .col_expr(
-            activity::Column::Publication,
-            Expr::value(publication.as_str()),
-        )
-        .col_expr(activity::Column::Title, Expr::value(data.title(None)))
-        .col_expr(
-            activity::Column::SearchText,
-            Expr::value(data.search_text()),
-        )
-        .col_expr(
-            activity::Column::PlannedStart,
-            Expr::value(data.planned_start),
-        )
-        .col_expr(
-            activity::Column::WindowStart,
-            Expr::value(window.map(|w| w.start)),
-        )
-        .col_expr(
-            activity::Column::WindowEnd,
-            Expr::value(window.map(|w| w.end)),
-        )
-        .col_expr(activity::Column::StartKey, Expr::value(start_key(&data)))
-        .col_expr(
-            activity::Column::Document,
-            Expr::value(serde_json::to_string(&data)?),
-        )
-        .col_expr(activity::Column::Version, Expr::value(version))
-        .col_expr(activity::Column::UpdatedAt, Expr::value(now))
+        .set(activity::ActiveModel {
+            version: Set(version),
+            updated_at: Set(now),
+            ..row_of(&data, reporting_org_id, publication)?
+        })
         .filter(activity::Column::Id.eq(before.id))
         .filter(activity::Column::Version.eq(before.version))
         .exec(conn)

@@ -22,7 +22,7 @@ use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::groups::EdgeSource;
 use aidgraph_domain::vocab::{ActivityStatus, NeedsAnalysisStatus, Publication};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -33,11 +33,13 @@ mod bulk;
 mod children;
 mod commands;
 mod query;
+mod row;
 
 pub use bulk::*;
 pub(crate) use children::*;
 pub use commands::*;
 pub use query::*;
+use row::*;
 
 /// Sort key for activities without any start date: after every real date.
 const NO_START_KEY: &str = "9999-12-31";

@@ -55,13 +55,6 @@ pub enum UpsertOutcome {
     Unchanged,
 }
 
-pub(super) fn start_key(data: &ActivityData) -> String {
-    data.planned_start
-        .or(data.actual_start)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| NO_START_KEY.to_owned())
-}
-
 /// Finds an activity by id, if the caller may see it.
 pub async fn get(
     conn: &impl ConnectionTrait,
