@@ -279,39 +279,43 @@ pub(crate) async fn group_of(
     identifier: &str,
     own_links: &BTreeSet<String>,
 ) -> Result<HashSet<String>, StoreError> {
-    let mut members: HashSet<String> = HashSet::from([identifier.to_owned()]);
-    members.extend(own_links.iter().cloned());
-    let mut frontier: Vec<String> = members.iter().cloned().collect();
-    while !frontier.is_empty() && members.len() < 10_000 {
-        let mut next = Vec::new();
-        for chunk in frontier.chunks(500) {
-            let rows = coordination_edge::Entity::find()
-                .filter(coordination_edge::Column::A.is_in(chunk.iter().cloned()))
-                .all(conn)
-                .await?;
-            for row in rows {
-                if members.insert(row.b.clone()) {
-                    next.push(row.b);
-                }
-            }
-        }
-        frontier = next;
-    }
-    Ok(members)
+    let start = std::iter::once(identifier.to_owned()).chain(own_links.iter().cloned());
+    walk_edges(conn, start, |_| MAX_WALKED, |_, _| {}).await
 }
 
 /// Links in `groups` every activity of `identifiers` with the members of its coordination
 /// group, walking the stored edges from all of them at once: a round trip per step of the walk
-/// (and per 500 identifiers), not per activity. Stops past `MAX_WALKED` identifiers beyond
-/// those given, as [`group_of`] does per activity.
+/// (and per 500 identifiers), not per activity. Walks past at most `MAX_WALKED` identifiers
+/// beyond those given, as [`group_of`] does per activity.
 pub(crate) async fn link_groups(
     conn: &impl ConnectionTrait,
     identifiers: impl IntoIterator<Item = String>,
     groups: &mut Groups,
 ) -> Result<(), StoreError> {
-    const MAX_WALKED: usize = 10_000;
-    let mut seen: HashSet<String> = identifiers.into_iter().collect();
-    let limit = seen.len() + MAX_WALKED;
+    walk_edges(
+        conn,
+        identifiers,
+        |given| given + MAX_WALKED,
+        |a, b| groups.link(a, b),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Most identifiers a walk of the coordination graph reaches.
+const MAX_WALKED: usize = 10_000;
+
+/// Walks the stored coordination edges breadth-first from `start`, calling `on_edge` for each
+/// edge read, until no identifier is new or `limit(start count)` identifiers are known; the
+/// identifiers reached, `start` included.
+async fn walk_edges(
+    conn: &impl ConnectionTrait,
+    start: impl IntoIterator<Item = String>,
+    limit: impl FnOnce(usize) -> usize,
+    mut on_edge: impl FnMut(&str, &str),
+) -> Result<HashSet<String>, StoreError> {
+    let mut seen: HashSet<String> = start.into_iter().collect();
+    let limit = limit(seen.len());
     let mut frontier: Vec<String> = seen.iter().cloned().collect();
     while !frontier.is_empty() && seen.len() < limit {
         let mut next = Vec::new();
@@ -325,7 +329,7 @@ pub(crate) async fn link_groups(
                 .all(conn)
                 .await?;
             for (a, b) in edges {
-                groups.link(&a, &b);
+                on_edge(&a, &b);
                 if seen.insert(b.clone()) {
                     next.push(b);
                 }
@@ -333,7 +337,7 @@ pub(crate) async fn link_groups(
         }
         frontier = next;
     }
-    Ok(())
+    Ok(seen)
 }
 
 /// Rewrites the coordination edges an activity's related-activity links create.
