@@ -9,7 +9,6 @@ pub mod coverage;
 pub mod entities;
 pub mod error;
 pub mod events;
-pub mod feature_cache;
 mod flag_rows;
 pub mod iati_sources;
 pub mod needs;
@@ -20,7 +19,6 @@ pub mod rates;
 pub mod recompute;
 pub mod records;
 pub mod store;
-pub mod word_numbers;
 
 pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest};

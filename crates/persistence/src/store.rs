@@ -4,7 +4,7 @@
 use crate::activities::ActivityRecord;
 use crate::error::StoreError;
 use crate::events::EventBus;
-use crate::feature_cache::{FeatureCache, VersionedCache};
+use aidgraph_engine::{FeatureCache, VersionedCache};
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,

@@ -88,6 +88,16 @@ impl Groups {
         self.root(i)
     }
 
+    /// The group key of `identifier`, as [`Groups::group_of`] gives it, without shortening
+    /// paths, so that threads can share the groups; `None` for an identifier never met.
+    pub fn find(&self, identifier: &str) -> Option<usize> {
+        let mut i = *self.index.get(identifier)?;
+        while self.parent[i] != i {
+            i = self.parent[i];
+        }
+        Some(i)
+    }
+
     /// Whether two identifiers are in one group.
     pub fn same(&mut self, a: &str, b: &str) -> bool {
         self.group_of(a) == self.group_of(b)
@@ -115,6 +125,8 @@ mod tests {
         g.link("CHILD-1", "PARENT-X");
         g.link("CHILD-2", "PARENT-X");
         assert!(g.same("CHILD-1", "CHILD-2"));
+        assert_eq!(g.find("CHILD-2"), Some(g.group_of("CHILD-1")));
+        assert_eq!(g.find("NEVER-LINKED"), None);
         assert!(!g.same("CHILD-1", "OTHER"));
     }
 }

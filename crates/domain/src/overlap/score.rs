@@ -354,7 +354,7 @@ fn score_with(
 }
 
 /// The score `100·G·(0.5 + 0.5·T)·M`, rounded half up, and its class.
-pub(super) fn score_and_class(
+pub fn score_and_class(
     g: f64,
     t: f64,
     m: f64,
@@ -375,7 +375,7 @@ pub(super) fn score_and_class(
 }
 
 /// The score `100·G·(0.5 + 0.5·T)·M` before rounding.
-pub(super) fn raw_score(g: f64, t: f64, m: f64) -> f64 {
+pub fn raw_score(g: f64, t: f64, m: f64) -> f64 {
     100.0 * g * (0.5 + 0.5 * t) * m
 }
 
@@ -387,7 +387,7 @@ fn rounded(raw: f64) -> u8 {
 /// Whether a raw score, rounded, reaches the stored threshold (or the pair double reports):
 /// [`flags`] of [`score_and_class`], rounding only a score within a point below the
 /// threshold (rounding is monotonic, and far below or at the threshold it cannot decide).
-pub(super) fn raw_flags(raw: f64, double_reporting: bool, config: &OverlapConfig) -> bool {
+pub fn raw_flags(raw: f64, double_reporting: bool, config: &OverlapConfig) -> bool {
     let threshold = f64::from(config.possible_threshold);
     double_reporting
         || raw >= threshold

@@ -2,48 +2,16 @@
 //! the classes, and properties that must hold for any pair.
 
 use super::config::DEFAULT;
-use super::features::OverlapFeatures;
-use super::packed::{Packed, sketch};
 use super::score::{is_candidate, score_pair, type_similarity};
+use super::testing::*;
 use super::text::{TextVector, term_counts};
 use crate::activity::Window;
 use crate::vocab::{
     ActivityStatus, AssistanceType as A, InstitutionType as I, OverlapClass, PriorityArea,
 };
-use chrono::NaiveDate;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
-}
-
-fn base(id: i64, identifier: &str) -> OverlapFeatures {
-    OverlapFeatures {
-        id,
-        identifier: identifier.into(),
-        reporting_org: format!("ORG-{id}"),
-        status: ActivityStatus::Implementation,
-        countries: BTreeSet::from(["KE".to_owned()]),
-        window: Some(Window {
-            start: d("2026-01-01"),
-            end: d("2026-12-31"),
-        }),
-        provisions: BTreeSet::new(),
-        priority_areas: BTreeSet::new(),
-        sectors: BTreeMap::new(),
-        needs: BTreeMap::new(),
-        assistance_types: BTreeSet::new(),
-        beneficiaries: BTreeSet::new(),
-        implementers: BTreeMap::new(),
-        external_ids: BTreeSet::from([identifier.to_owned()]),
-        chain_ids: BTreeSet::new(),
-        coordination_links: BTreeSet::new(),
-        budget: None,
-        terms: Vec::new(),
-    }
-}
 
 fn component(score: &super::PairScore, key: &str) -> Option<f64> {
     score
@@ -51,91 +19,6 @@ fn component(score: &super::PairScore, key: &str) -> Option<f64> {
         .iter()
         .find(|c| c.key == key)
         .map(|c| c.value)
-}
-
-/// Two vectors whose cosine is exactly `target`: a shared unit axis and private ones.
-fn vectors_with_cosine(target: f64) -> (TextVector, TextVector) {
-    // Terms x (shared), y (A only), z (B only), all with IDF 1 (df = n).
-    let weight = |t: f64| ((1.0 - t) / t).sqrt();
-    let w = weight(target);
-    let scale = 1000.0;
-    let a = vec![
-        ("x".to_owned(), scale as u32),
-        ("y".to_owned(), (w * scale).round() as u32),
-    ];
-    let b = vec![
-        ("x".to_owned(), scale as u32),
-        ("z".to_owned(), (w * scale).round() as u32),
-    ];
-    let n = 10;
-    (TextVector::new(&a, n, |_| n), TextVector::new(&b, n, |_| n))
-}
-
-fn training_pair() -> (OverlapFeatures, OverlapFeatures) {
-    let mut a = base(1, "GB-1-TRAINING");
-    let mut b = base(2, "DE-1-TRAINING");
-    for f in [&mut a, &mut b] {
-        f.provisions = BTreeSet::from(["UNTOC-18".to_owned()]);
-        f.priority_areas = BTreeSet::from([PriorityArea::InternationalCooperation]);
-        f.assistance_types = BTreeSet::from([A::Training]);
-        f.beneficiaries = BTreeSet::from([I::Prosecution]);
-    }
-    a.implementers = BTreeMap::from([("XM-DAC-41128".to_owned(), "UNODC".to_owned())]);
-    b.implementers = BTreeMap::from([("XM-DEMO-NGO".to_owned(), "An NGO".to_owned())]);
-    (a, b)
-}
-
-#[test]
-fn the_pair_rule_scores_classes_and_lets_coordination_override() {
-    use super::pair::{self, Side};
-    let (a, b) = training_pair();
-    let (ta, tb) = vectors_with_cosine(0.3);
-    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
-    let today = d("2026-06-01");
-    assert!(pair::screen(&a, &b, &pa, &pb, false, &DEFAULT, today));
-    assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
-    let side = |features, packed, text| Side {
-        features,
-        packed,
-        text,
-    };
-    let judged = |coordinated: bool, reasons: bool| {
-        pair::judge(
-            side(&a, &pa, &ta),
-            side(&b, &pb, &tb),
-            || coordinated,
-            reasons,
-            &DEFAULT,
-        )
-    };
-    // Reasons only when asked for.
-    let alone = judged(false, false).map(|j| (j.score, j.class, j.full.is_some()));
-    assert_eq!(alone, Some((74, OverlapClass::LikelyDuplication, false)));
-    let grouped = judged(true, true).map(|j| (j.score, j.class, j.full.map(|f| f.score)));
-    assert_eq!(grouped, Some((74, OverlapClass::Coordinated, Some(74))));
-
-    // Another country: not a candidate, so never scored.
-    let mut elsewhere = b.clone();
-    elsewhere.countries = BTreeSet::from(["TZ".to_owned()]);
-    let pe = Packed::of(&elsewhere);
-    assert!(!pair::screen(
-        &a, &elsewhere, &pa, &pe, false, &DEFAULT, today
-    ));
-
-    // Double reporting stays what it is inside a coordination group.
-    let mut twin = a.clone();
-    twin.id = 3;
-    twin.identifier = "GB-1-TRAINING-COPY".into();
-    twin.external_ids = BTreeSet::from(["GB-1-TRAINING".to_owned()]);
-    let pt = Packed::of(&twin);
-    let double = pair::judge(
-        side(&a, &pa, &ta),
-        side(&twin, &pt, &ta),
-        || true,
-        false,
-        &DEFAULT,
-    );
-    assert_eq!(double.map(|j| j.class), Some(OverlapClass::DoubleReporting));
 }
 
 #[test]
@@ -385,40 +268,6 @@ fn double_reporting_by_external_id_funding_chain_or_near_identical_twin() {
     );
 }
 
-fn arb_features(id: i64) -> impl Strategy<Value = OverlapFeatures> {
-    let countries = prop::sample::subsequence(vec!["KE", "TZ", "UG"], 1..=3);
-    let provisions = prop::sample::subsequence(vec!["UNTOC-18", "UNTOC-16", "TIP-6"], 0..=3);
-    let types = prop::sample::subsequence(
-        vec![
-            A::Training,
-            A::OnSiteExpert,
-            A::LegalAdvice,
-            A::LegislativeDrafting,
-            A::Other,
-        ],
-        0..=4,
-    );
-    let beneficiaries =
-        prop::sample::subsequence(vec![I::Prosecution, I::Police, I::Judiciary], 0..=3);
-    let start = 0i64..400;
-    let len = 1i64..800;
-    (countries, provisions, types, beneficiaries, start, len).prop_map(
-        move |(countries, provisions, types, beneficiaries, start, len)| {
-            let mut f = base(id, &format!("ID-{id}"));
-            f.countries = countries.into_iter().map(str::to_owned).collect();
-            f.provisions = provisions.into_iter().map(str::to_owned).collect();
-            f.assistance_types = types.into_iter().collect();
-            f.beneficiaries = beneficiaries.into_iter().collect();
-            let s = d("2026-01-01") + chrono::Days::new(start as u64);
-            f.window = Some(Window {
-                start: s,
-                end: s + chrono::Days::new(len as u64),
-            });
-            f
-        },
-    )
-}
-
 proptest! {
     #[test]
     fn quick_score_agrees_with_the_full_score(a in arb_features(1), b in arb_features(2)) {
@@ -495,128 +344,6 @@ proptest! {
         b2.provisions.insert("SOM-6".into());
         prop_assert!(score_pair(&a2, &b2, &e, &e, &DEFAULT).score >= before);
     }
-}
-
-/// Features with every field the bound reads drawn from small pools, so pairs share some.
-fn arb_rich_features(id: i64) -> impl Strategy<Value = OverlapFeatures> {
-    let sectors = prop::sample::subsequence(vec!["15130", "15110", "15210", "16010"], 0..=3);
-    let areas = prop::sample::subsequence(
-        vec![
-            PriorityArea::CriminalJusticeResponse,
-            PriorityArea::InternationalCooperation,
-            PriorityArea::ProtocolsImplementation,
-        ],
-        0..=2,
-    );
-    let needs = prop::sample::subsequence(vec![1i64, 2, 3], 0..=2);
-    let implementers = prop::sample::subsequence(vec!["XM-A", "XM-B", "XM-C"], 0..=2);
-    let chain = prop::sample::subsequence(vec!["ID-1", "ID-2", "ID-9"], 0..=1);
-    let external = prop::sample::subsequence(vec!["EXT-1", "EXT-2"], 0..=1);
-    let budget = prop::option::of((90_000i64..110_000, prop::sample::select(vec!["USD", "EUR"])));
-    let text = any::<bool>();
-    let given_shares = any::<bool>();
-    (
-        arb_features(id),
-        (sectors, given_shares, areas, needs),
-        (implementers, chain, external, budget, text),
-    )
-        .prop_map(
-            move |(
-                mut f,
-                (sectors, given, areas, needs),
-                (implementers, chain, external, budget, text),
-            )| {
-                let n = sectors.len();
-                for (k, code) in sectors.iter().enumerate() {
-                    let share = if given {
-                        [0.6, 0.3, 0.1][k]
-                    } else {
-                        1.0 / n as f64
-                    };
-                    f.sectors.insert((*code).to_owned(), share);
-                }
-                f.priority_areas = areas.into_iter().collect();
-                f.needs = needs
-                    .into_iter()
-                    .map(|n| (n, format!("Need {n}")))
-                    .collect();
-                f.implementers = implementers
-                    .into_iter()
-                    .map(|r| (r.to_owned(), r.to_owned()))
-                    .collect();
-                f.chain_ids = chain.into_iter().map(str::to_owned).collect();
-                f.external_ids
-                    .extend(external.into_iter().map(str::to_owned));
-                f.budget = budget.map(|(amount, c)| (Decimal::new(amount, 0), c.to_owned()));
-                if text {
-                    f.terms = term_counts("training prosecutors");
-                }
-                f
-            },
-        )
-}
-
-proptest! {
-    #[test]
-    fn packed_scores_are_the_scores(a in arb_rich_features(1), b in arb_rich_features(2)) {
-        let (pa, pb) = (Packed::of(&a), Packed::of(&b));
-        prop_assert_eq!(
-            super::packed::score_bound(&pa, &pb, &DEFAULT),
-            super::score::score_bound(&a, &b, &DEFAULT)
-        );
-        let ta = TextVector::new(&a.terms, 5, |_| 2);
-        let tb = TextVector::new(&term_counts("training judges"), 5, |_| 1);
-        let text = (!ta.is_empty() && !tb.is_empty()).then(|| ta.cosine(&tb));
-        prop_assert_eq!(
-            super::packed::quick_score(&pa, &pb, text, &DEFAULT),
-            Some(super::score::quick_score(&a, &b, &ta, &tb, &DEFAULT))
-        );
-        prop_assert_eq!(
-            super::packed::may_flag(&pa, &pb, &DEFAULT),
-            super::score::may_flag(&a, &b, &DEFAULT)
-        );
-        // The sketch bound lets through every pair the packed bound does.
-        if super::packed::may_flag(&pa, &pb, &DEFAULT) {
-            prop_assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
-        }
-        prop_assert_eq!(
-            pa.overlaps(&pb),
-            !a.countries.is_disjoint(&b.countries)
-                && matches!((a.window, b.window), (Some(x), Some(y)) if super::score::overlap_days(&x, &y) > 0)
-        );
-    }
-}
-
-#[test]
-fn the_sketch_bound_turns_away_a_pair_with_nothing_in_common() {
-    // The two provisions' and implementers' hashes land on different signature bits (one
-    // chance in 32 each that two would not); the property test covers every other case.
-    let (mut a, mut b) = (base(1, "A"), base(2, "B"));
-    a.provisions.insert("UNTOC-18".into());
-    b.provisions.insert("FIREARMS-7".into());
-    a.assistance_types.insert(A::Training);
-    b.assistance_types.insert(A::EquipmentMaterial);
-    a.implementers.insert("XM-A".into(), "A".into());
-    b.implementers.insert("XM-B".into(), "B".into());
-    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
-    assert!(!super::packed::may_flag(&pa, &pb, &DEFAULT));
-    assert!(!sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
-    // Sharing the provision and the implementer over the same year could flag.
-    b.provisions.insert("UNTOC-18".into());
-    b.implementers.insert("XM-A".into(), "A".into());
-    let pb = Packed::of(&b);
-    assert!(super::packed::may_flag(&pa, &pb, &DEFAULT));
-    assert!(sketch::may_flag(&pa.sketch(), &pb.sketch(), &DEFAULT));
-}
-
-#[test]
-fn codes_that_do_not_pack_let_every_pair_through() {
-    let (mut a, b) = (base(1, "A"), base(2, "B"));
-    a.sectors.insert("151".into(), 1.0);
-    let (pa, pb) = (Packed::of(&a), Packed::of(&b));
-    assert!(super::score::score_bound(&a, &b, &DEFAULT).0 < DEFAULT.possible_threshold);
-    assert!(super::packed::may_flag(&pa, &pb, &DEFAULT));
-    assert!(pa.overlaps(&pb));
 }
 
 #[test]

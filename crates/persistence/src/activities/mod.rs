@@ -11,7 +11,6 @@ use crate::entities::{
 };
 use crate::error::{OnUnique, StoreError};
 use crate::events::{self, Topic};
-use crate::feature_cache::FeatureCache;
 use crate::organisations::{self, escape_like, lower_like};
 use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
@@ -21,6 +20,7 @@ use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::groups::EdgeSource;
 use aidgraph_domain::vocab::{ActivityStatus, NeedsAnalysisStatus, Publication};
+use aidgraph_engine::FeatureCache;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{

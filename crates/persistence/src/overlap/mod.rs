@@ -13,7 +13,6 @@ use crate::entities::{
 };
 use crate::error::StoreError;
 use crate::events::{self, Topic};
-use crate::feature_cache::{FeatureCache, Prepared, in_halves};
 use crate::flag_rows;
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
@@ -22,12 +21,11 @@ use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
-use aidgraph_domain::overlap::packed::Packed;
-use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
-use aidgraph_domain::overlap::pair::{self, Side};
 use aidgraph_domain::overlap::score::is_comparable;
 use aidgraph_domain::overlap::{Component, OverlapFeatures, PairScore};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
+use aidgraph_engine::scan::{Scored, Subject, score_candidates};
+use aidgraph_engine::{FeatureCache, Prepared};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{

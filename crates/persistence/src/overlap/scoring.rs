@@ -155,17 +155,18 @@ pub(crate) async fn write_candidate_windows(
     Ok(())
 }
 
-/// The features of the activities asked for that `keep` accepts, from the cache where it
-/// holds their version; `rough` may turn away early what `keep` would (see
-/// [`FeatureCache::get_many_where`]).
-pub(super) async fn cached_features(
+/// The candidates of `keys` (activity id and version) that pass `a`'s screens, from the cache
+/// where it holds their version and read from the registry (and cached) where not, in id
+/// order.
+pub(super) async fn screened_candidates(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
+    a: &Subject<'_>,
     keys: &[(i64, i32)],
-    rough: impl Fn(&Sketch) -> bool + Sync,
-    keep: impl Fn(&Prepared) -> bool + Sync,
+    config: &OverlapConfig,
+    today: NaiveDate,
 ) -> Result<Vec<Arc<Prepared>>, StoreError> {
-    let (mut hits, misses) = cache.get_many_where(keys, &rough, &keep);
+    let (mut hits, misses) = a.screened(cache, keys, config, today);
     for chunk in misses.chunks(1000) {
         let found = activities::by_ids(conn, chunk).await?;
         let records: Vec<&ActivityRecord> = found.values().collect();
@@ -173,7 +174,7 @@ pub(super) async fn cached_features(
         for (record, f) in records.into_iter().zip(features) {
             let f = cache.prepare(f);
             cache.put(record.id, record.version, f.clone());
-            if keep(&f) {
+            if a.screen(&f, config, today) {
                 hits.push(f);
             }
         }
@@ -272,21 +273,26 @@ pub(super) async fn update_corpus(
     Ok(())
 }
 
-/// The identifiers in the coordination group of `identifier`, following stored edges and, for a
-/// planned activity, its own related-activity links.
+/// The coordination group of `identifier`: the stored edges walked from it and, for a planned
+/// activity, from its own related-activity links, which link it too.
 pub(crate) async fn group_of(
     conn: &impl ConnectionTrait,
     identifier: &str,
     own_links: &BTreeSet<String>,
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<Groups, StoreError> {
+    let mut groups = Groups::default();
+    for link in own_links {
+        groups.link(identifier, link);
+    }
     let start = std::iter::once(identifier.to_owned()).chain(own_links.iter().cloned());
-    walk_edges(conn, start, |_| MAX_WALKED, |_, _| {}).await
+    walk_edges(conn, start, |_| MAX_WALKED, |a, b| groups.link(a, b)).await?;
+    Ok(groups)
 }
 
 /// Links in `groups` every activity of `identifiers` with the members of its coordination
 /// group, walking the stored edges from all of them at once: a round trip per step of the walk
 /// (and per 500 identifiers), not per activity. Walks past at most `MAX_WALKED` identifiers
-/// beyond those given, as [`group_of`] does per activity.
+/// beyond those given, as [`group_of`] does for one activity.
 pub(crate) async fn link_groups(
     conn: &impl ConnectionTrait,
     identifiers: impl IntoIterator<Item = String>,
@@ -381,10 +387,6 @@ pub(super) async fn link_edges<'a>(
     Ok(())
 }
 
-/// Candidates past the bound from which [`score_against_candidates`] scores on two threads
-/// (see [`in_halves`]): about a millisecond of work.
-pub(super) const SCORE_SPLIT: usize = 1024;
-
 /// How [`score_against_candidates`] treats the activity it scores.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Scoring {
@@ -411,23 +413,15 @@ pub(super) async fn score_against_candidates(
     let started = std::time::Instant::now();
     // The group does not depend on the candidates: on a pool both reads run at once, each on
     // a connection of its own (in a transaction they take turns on its one connection).
-    let (keys, group) = tokio::try_join!(
+    let (keys, mut groups) = tokio::try_join!(
         candidates(conn, a, exclude, config, today),
         group_of(conn, &a.identifier, &a.coordination_links),
     )?;
     let listed = started.elapsed();
     // Pairs that could not raise a flag whatever their text need no vectors, and their words
     // no corpus lookups.
-    let packed = Packed::of(a);
-    let sketch = packed.sketch();
-    let features = cached_features(
-        conn,
-        cache,
-        &keys,
-        |b| sketch::may_flag(&sketch, b, config),
-        |b| pair::screen(a, &b.features, &packed, &b.packed, false, config, today),
-    )
-    .await?;
+    let subject = Subject::new(a);
+    let features = screened_candidates(conn, cache, &subject, &keys, config, today).await?;
     let bounded = started.elapsed();
     let mut space = cache
         .word_numbers()
@@ -442,50 +436,18 @@ pub(super) async fn score_against_candidates(
     }
     space.weigh(n, &df);
     let looked_up = started.elapsed();
-    let past_bound = features.len();
-    let va = space.own_vector(&a.terms);
-    let score = |b: &Arc<Prepared>| {
-        let vb = space.vector(&b.terms, &b.numbers);
-        let coordinated = || {
-            group.contains(&b.identifier)
-                || !b.coordination_links.is_disjoint(&a.coordination_links)
-                || b.coordination_links.contains(&a.identifier)
-        };
-        let judged = pair::judge(
-            Side {
-                features: a,
-                packed: &packed,
-                text: &va,
-            },
-            Side {
-                features: &b.features,
-                packed: &b.packed,
-                text: &vb,
-            },
-            coordinated,
-            reasons,
-            config,
-        )?;
-        Some(Scored {
-            features: b.clone(),
-            score: judged.score,
-            class: judged.class,
-            full: judged.full,
-        })
-    };
-    // Halves kept in id order.
-    let flagged = in_halves(
+    let own_group = groups.group_of(&a.identifier);
+    let flagged = score_candidates(
+        &subject,
         &features,
-        SCORE_SPLIT,
-        |part| part.iter().filter_map(score).collect::<Vec<_>>(),
-        |mut first, second| {
-            first.extend(second);
-            first
-        },
+        &space,
+        |b| groups.find(&b.identifier) == Some(own_group),
+        reasons,
+        config,
     );
     tracing::debug!(
         candidates = keys.len(),
-        past_bound,
+        past_bound = features.len(),
         terms = df.len(),
         flagged = flagged.len(),
         listed_ms = listed.as_secs_f64() * 1e3,
@@ -495,13 +457,4 @@ pub(super) async fn score_against_candidates(
         "overlap candidates scored"
     );
     Ok(flagged)
-}
-
-/// A candidate with its features, score and class (coordination groups considered), and its
-/// full score with reasons when they were asked for.
-pub(super) struct Scored {
-    pub(super) features: Arc<Prepared>,
-    pub(super) score: u8,
-    pub(super) class: OverlapClass,
-    pub(super) full: Option<PairScore>,
 }

@@ -10,12 +10,12 @@ use crate::overlap::{self, components_json, features_of, input_hash_after, input
 use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
-use aidgraph_domain::overlap::packed::Packed;
-use aidgraph_domain::overlap::packed::sketch::{self, Sketch};
-use aidgraph_domain::overlap::pair::{self, Judged, Side};
 use aidgraph_domain::overlap::score::is_comparable;
 use aidgraph_domain::overlap::{OverlapFeatures, TextVector};
 use aidgraph_domain::vocab::{OverlapClass, Publication};
+use aidgraph_engine::packed::Packed;
+use aidgraph_engine::packed::sketch::{self, Sketch};
+use aidgraph_engine::pair::{self, Judged, Side};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{

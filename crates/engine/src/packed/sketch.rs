@@ -15,8 +15,8 @@
 //! rounding decides.
 
 use super::{List, Packed, jaccard_bits, time_share, type_similarity};
-use crate::overlap::config::OverlapConfig;
-use crate::overlap::score::{raw_flags, raw_score};
+use aidgraph_domain::overlap::config::OverlapConfig;
+use aidgraph_domain::overlap::score::{raw_flags, raw_score};
 use rust_decimal::prelude::ToPrimitive;
 
 /// What [`may_flag`] reads of an activity.

@@ -1,5 +1,5 @@
-//! The text-free bound of [`super::score::score_bound`], and the quick score of
-//! [`super::score::quick_score`] given a text similarity, over a packed copy of the features:
+//! The text-free bound of [`aidgraph_domain::overlap::score::score_bound`], and the quick score of
+//! [`aidgraph_domain::overlap::score::quick_score`] given a text similarity, over a packed copy of the features:
 //! countries as integers, closed vocabularies as bitsets, identifiers as sorted hashes and
 //! sectors as sorted numeric codes. Scanning a country's candidate pairs spends its time here,
 //! so this form avoids string comparisons, tree walks and allocations.
@@ -10,10 +10,10 @@
 //! (a country that is not two letters, a DAC code that is not five digits) makes every
 //! pair it is in pass the bound, leaving the decision to the exact score.
 
-use super::config::OverlapConfig;
-use super::features::OverlapFeatures;
-use super::score::{COMPATIBLE_GROUPS, raw_flags, raw_score, score_and_class};
-use crate::vocab::OverlapClass;
+use aidgraph_domain::overlap::config::OverlapConfig;
+use aidgraph_domain::overlap::features::OverlapFeatures;
+use aidgraph_domain::overlap::score::{COMPATIBLE_GROUPS, raw_flags, raw_score, score_and_class};
+use aidgraph_domain::vocab::OverlapClass;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -326,7 +326,7 @@ fn topic_value(a: &Packed, b: &Packed) -> Option<f64> {
     both_areas.then(|| 0.6 * jaccard_bits(a.areas, b.areas))
 }
 
-/// [`super::score::score_bound`] over packed features: the same score and class.
+/// [`aidgraph_domain::overlap::score::score_bound`] over packed features: the same score and class.
 pub fn score_bound(a: &Packed, b: &Packed, config: &OverlapConfig) -> (u8, OverlapClass) {
     if !a.exact || !b.exact {
         return (100, OverlapClass::DoubleReporting);
@@ -334,7 +334,7 @@ pub fn score_bound(a: &Packed, b: &Packed, config: &OverlapConfig) -> (u8, Overl
     score_with(a, b, (a.has_text && b.has_text).then_some(1.0), config)
 }
 
-/// [`super::score::quick_score`] over packed features, given the text similarity the quick
+/// [`aidgraph_domain::overlap::score::quick_score`] over packed features, given the text similarity the quick
 /// score would use (`None` when either text vector is empty); `None` when either side did
 /// not pack exactly.
 pub fn quick_score(

@@ -4,10 +4,11 @@
 //! records analytics sum over. A changed activity has a new version, so a stale entry is never
 //! used, whichever replica made the change.
 
-use crate::word_numbers::WordNumbers;
+use crate::packed::Packed;
+use crate::packed::sketch::Sketch;
+use crate::parallel::in_halves;
+use crate::words::WordNumbers;
 use aidgraph_domain::overlap::OverlapFeatures;
-use aidgraph_domain::overlap::packed::Packed;
-use aidgraph_domain::overlap::packed::sketch::Sketch;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -82,37 +83,6 @@ impl Deref for Prepared {
 
 /// Sketches by activity id, with the version each was built from.
 type Sketches = Vec<Option<(i32, Sketch)>>;
-
-/// Runs `work` over `items`, from `split` items on in two halves, the second on a thread of
-/// its own, and joins the halves' results in order with `join`. A request waits on such work
-/// in a crowded country, and the other core is otherwise idle while it runs.
-pub(crate) fn in_halves<T: Sync, R: Send>(
-    items: &[T],
-    split: usize,
-    work: impl Fn(&[T]) -> R + Sync,
-    join: impl FnOnce(R, R) -> R,
-) -> R {
-    if items.len() < split.max(2) {
-        return work(items);
-    }
-    let (first, second) = items.split_at(items.len() / 2);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("aidgraph-half".into())
-            .spawn_scoped(scope, move || work(second));
-        let done = work(first);
-        let rest = match other {
-            Ok(handle) => match handle.join() {
-                Ok(rest) => rest,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
-            // No thread to be had: this one does the rest.
-            Err(_) => work(second),
-        };
-        join(done, rest)
-    })
-}
 
 /// Keys from which [`FeatureCache::get_many_where`] scans on two threads: about a millisecond
 /// of work, against some tens of microseconds to start a thread.

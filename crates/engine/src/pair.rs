@@ -3,13 +3,13 @@
 //! raises a flag gets its class, COORDINATED overriding any class but DOUBLE_REPORTING when
 //! the two share a coordination group.
 //!
-//! The sketch screen ([`super::packed::sketch::may_flag`]) may turn pairs away before this
+//! The sketch screen ([`crate::packed::sketch::may_flag`]) may turn pairs away before this
 //! one: it accepts every pair that [`screen`] accepts (a property test holds it).
 
-use super::packed::{self, Packed};
-use super::score::{flags, is_candidate, quick_score};
-use super::{OverlapConfig, OverlapFeatures, PairScore, TextVector, score_pair};
-use crate::vocab::OverlapClass;
+use crate::packed::{self, Packed};
+use aidgraph_domain::overlap::score::{flags, is_candidate, quick_score};
+use aidgraph_domain::overlap::{OverlapConfig, OverlapFeatures, PairScore, TextVector, score_pair};
+use aidgraph_domain::vocab::OverlapClass;
 use chrono::NaiveDate;
 
 /// One side of a pair: its features, packed, and its text vector over the registry.
