@@ -728,3 +728,70 @@ async fn uploads_keep_providers_to_their_own_activities_and_report_malformed_fil
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_imported_activity_turned_away_leaves_no_organisation_behind() {
+    let app = TestApp::spawn().await;
+    let (_, summary) = upload(&app, Some(&app.provider("DE-1")), SMALL).await;
+    assert_eq!(summary["created"], 1, "{summary}");
+
+    // The UK reports Germany's identifier as its own, naming an implementer nobody has seen:
+    // the activity is skipped, and the implementer is not registered on its account.
+    let claimed = SMALL
+        .split(" <iati-activity>")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+        + r#" <iati-activity>
+  <iati-identifier>DE-1-IMPORT-1</iati-identifier>
+  <reporting-org ref="GB-GOV-1" type="10"><narrative>United Kingdom</narrative></reporting-org>
+  <title><narrative>Border management training</narrative></title>
+  <participating-org ref="GB-GOV-1" role="1"/>
+  <participating-org ref="XM-NEW-IMPLEMENTER" role="4"><narrative>A new implementer</narrative></participating-org>
+  <activity-status code="2"/>
+  <activity-date type="1" iso-date="2026-01-01"/>
+  <recipient-country code="KE"/>
+ </iati-activity>
+</iati-activities>
+"#;
+    let (status, summary) = upload(&app, Some(&app.provider("GB-GOV-1")), &claimed).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary["skipped"][0]["identifier"], "DE-1-IMPORT-1",
+        "{summary}"
+    );
+    assert_eq!(summary["organisationsCreated"], 0, "{summary}");
+    let viewer = app.token(Role::Viewer, None, None);
+    let found = app
+        .ok(
+            &viewer,
+            r#"{ new: organisation(ref: "XM-NEW-IMPLEMENTER") { name } uk: organisation(ref: "GB-GOV-1") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(found, json!({ "new": null, "uk": null }));
+
+    // Imported as its own activity, the implementer is registered with it.
+    let own = claimed.replace(
+        "<iati-identifier>DE-1-IMPORT-1",
+        "<iati-identifier>GB-GOV-1-IMPORT-7",
+    );
+    let (_, summary) = upload(&app, Some(&app.provider("GB-GOV-1")), &own).await;
+    assert_eq!(
+        (
+            summary["created"].clone(),
+            summary["organisationsCreated"].clone()
+        ),
+        (json!(1), json!(2)),
+        "{summary}"
+    );
+    let found = app
+        .ok(
+            &viewer,
+            r#"{ organisation(ref: "XM-NEW-IMPLEMENTER") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["organisation"]["name"], "A new implementer");
+    app.cleanup().await;
+}

@@ -196,13 +196,17 @@ pub async fn import<R: AsyncBufRead + Unpin>(
                 iati_type: o.iati_type,
             })
             .collect();
-        summary.organisations_created +=
-            organisations::ensure_seen(store, who, &seen).await? as u64;
         let source = source_of(raw.element, &reader);
-        match activities::upsert_imported(store, who, mapped.data, Some(&source)).await {
-            Ok((_, UpsertOutcome::Created)) => summary.created += 1,
-            Ok((_, UpsertOutcome::Updated)) => summary.updated += 1,
-            Ok((_, UpsertOutcome::Unchanged)) => summary.unchanged += 1,
+        let imported = activities::import(store, who, mapped.data, &seen, &source).await;
+        match imported {
+            Ok((_, outcome, organisations)) => {
+                summary.organisations_created += organisations as u64;
+                match outcome {
+                    UpsertOutcome::Created => summary.created += 1,
+                    UpsertOutcome::Updated => summary.updated += 1,
+                    UpsertOutcome::Unchanged => summary.unchanged += 1,
+                }
+            }
             Err(StoreError::Invalid(v)) => skip(&mut summary, identifier, v.to_string()),
             Err(StoreError::Forbidden(m) | StoreError::Conflict(m)) => {
                 skip(&mut summary, identifier, m);

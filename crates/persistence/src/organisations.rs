@@ -241,14 +241,15 @@ pub fn kind_from_iati(org_ref: &str, iati_type: Option<&str>) -> OrganisationKin
 }
 
 /// Registers the organisations an import names that the registry does not know yet ("created
-/// on first sight"), audited as the importer's; returns how many were created.
+/// on first sight"), audited as the importer's, in the caller's transaction (an import's, with
+/// the activity that names them); returns how many were created.
 pub async fn ensure_seen(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     seen: &[Sighting],
 ) -> Result<usize, StoreError> {
     let refs: Vec<String> = seen.iter().map(|s| s.org_ref.clone()).collect();
-    let known = by_refs(store.db(), &refs).await?;
+    let known = by_refs(conn, &refs).await?;
     let missing: Vec<&Sighting> = seen
         .iter()
         .filter(|s| !known.contains_key(&s.org_ref))
@@ -256,11 +257,10 @@ pub async fn ensure_seen(
     if missing.is_empty() {
         return Ok(0);
     }
-    let txn = store.begin_write().await?;
     let mut created = 0;
     let mut done = std::collections::HashSet::new();
     for s in missing {
-        if !done.insert(s.org_ref.as_str()) || by_ref(&*txn, &s.org_ref).await?.is_some() {
+        if !done.insert(s.org_ref.as_str()) || by_ref(conn, &s.org_ref).await?.is_some() {
             continue;
         }
         let iati_type = s
@@ -283,9 +283,9 @@ pub async fn ensure_seen(
             iati_type,
             country: None,
         };
-        let record = insert(&*txn, &data).await?;
+        let record = insert(conn, &data).await?;
         audit::record(
-            &*txn,
+            conn,
             who,
             AuditEvent::<(), _> {
                 entity: "organisation",
@@ -299,6 +299,5 @@ pub async fn ensure_seen(
         .await?;
         created += 1;
     }
-    txn.commit().await?;
     Ok(created)
 }

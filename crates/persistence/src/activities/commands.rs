@@ -285,22 +285,54 @@ pub async fn upsert(
     need_ids: Option<&[i64]>,
     publish: bool,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
-    upsert_as(store, who, data, need_ids, publish, None).await
+    authorize(who, &data.reporting_org)?;
+    let txn = store.begin_write().await?;
+    let result = upsert_in(&*txn, store.features(), who, data, need_ids, publish, None).await?;
+    if result.1 != UpsertOutcome::Unchanged {
+        txn.commit().await?;
+        store.events().wake();
+    }
+    Ok(result)
 }
 
-/// Upserts a published activity read from an IATI file: providers may import their own,
-/// coordinators and admins any.
-pub async fn upsert_imported(
+/// Imports a published activity read from an IATI file, with the organisations it names that
+/// the registry does not know yet ([`organisations::ensure_seen`]) and its source, in one
+/// transaction: an activity that is turned away leaves no organisation behind. Providers may
+/// import their own activities, coordinators and admins any. Returns the activity, what
+/// happened to it, and how many organisations were created.
+pub async fn import(
     store: &Store,
     who: &Principal,
     data: ActivityData,
-    source: Option<&crate::iati_sources::Source>,
-) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
-    upsert_as(store, who, data, None, true, Some(source)).await
+    seen: &[Sighting],
+    source: &crate::iati_sources::Source,
+) -> Result<(ActivityRecord, UpsertOutcome, usize), StoreError> {
+    authorize_as(who, &data.reporting_org, true)?;
+    let txn = store.begin_write().await?;
+    let created = organisations::ensure_seen(&*txn, who, seen).await?;
+    let (record, outcome) = upsert_in(
+        &*txn,
+        store.features(),
+        who,
+        data,
+        None,
+        true,
+        Some(Some(source)),
+    )
+    .await?;
+    if outcome == UpsertOutcome::Unchanged && created == 0 {
+        return Ok((record, outcome, 0));
+    }
+    txn.commit().await?;
+    store.events().wake();
+    Ok((record, outcome, created))
 }
 
-pub(super) async fn upsert_as(
-    store: &Store,
+/// The upsert itself, in `conn`'s transaction: nothing is written when the outcome is
+/// [`UpsertOutcome::Unchanged`].
+async fn upsert_in(
+    conn: &impl ConnectionTrait,
+    cache: &FeatureCache,
     who: &Principal,
     data: ActivityData,
     need_ids: Option<&[i64]>,
@@ -309,28 +341,18 @@ pub(super) async fn upsert_as(
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
     let import = imported.is_some();
     let source = imported.flatten();
-    authorize_as(who, &data.reporting_org, import)?;
-    let txn = store.begin_write().await?;
     let existing = activity::Entity::find()
         .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
-        .one(&*txn)
+        .one(conn)
         .await?;
     let result = match existing {
         None => {
-            let record = insert(
-                &*txn,
-                store.features(),
-                who,
-                data,
-                need_ids.unwrap_or(&[]),
-                publish,
-            )
-            .await?;
+            let record = insert(conn, cache, who, data, need_ids.unwrap_or(&[]), publish).await?;
             (record, UpsertOutcome::Created)
         }
         Some(model) => {
             let before = ActivityRecord::from_model(model)?;
-            if !sees(&*txn, who, &before).await? {
+            if !sees(conn, who, &before).await? {
                 // Someone else's draft: do not reveal it, but do not overwrite it either.
                 return Err(StoreError::Conflict(format!(
                     "an activity with IATI identifier `{}` is already registered",
@@ -346,7 +368,7 @@ pub(super) async fn upsert_as(
             let links_same = match need_ids {
                 None => true,
                 Some(ids) => {
-                    let mut current = need_ids_of(&*txn, &[before.id])
+                    let mut current = need_ids_of(conn, &[before.id])
                         .await?
                         .remove(&before.id)
                         .unwrap_or_default();
@@ -360,18 +382,19 @@ pub(super) async fn upsert_as(
             if before.data == data && before.publication == publication && links_same {
                 // The same activity from a file written differently: keep the new form.
                 let kept = match source {
-                    Some(source) => crate::iati_sources::keep(&*txn, before.id, source).await?,
+                    Some(source) => crate::iati_sources::keep(conn, before.id, source).await?,
                     None => false,
                 };
-                if !kept {
-                    return Ok((before, UpsertOutcome::Unchanged));
-                }
-                txn.commit().await?;
-                return Ok((before, UpsertOutcome::Updated));
+                let outcome = if kept {
+                    UpsertOutcome::Updated
+                } else {
+                    UpsertOutcome::Unchanged
+                };
+                return Ok((before, outcome));
             }
             let record = apply_change(
-                &*txn,
-                store.features(),
+                conn,
+                cache,
                 who,
                 &before,
                 Change {
@@ -387,10 +410,8 @@ pub(super) async fn upsert_as(
         }
     };
     if let Some(source) = source {
-        crate::iati_sources::keep(&*txn, result.0.id, source).await?;
+        crate::iati_sources::keep(conn, result.0.id, source).await?;
     }
-    txn.commit().await?;
-    store.events().wake();
     Ok(result)
 }
 

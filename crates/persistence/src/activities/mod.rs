@@ -11,7 +11,7 @@ use crate::entities::{
 };
 use crate::error::{OnUnique, StoreError};
 use crate::events::{self, Topic};
-use crate::organisations::{self, escape_like, lower_like};
+use crate::organisations::{self, Sighting, escape_like, lower_like};
 use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
