@@ -6,6 +6,7 @@ use aidgraph::config::Config;
 use aidgraph_api::auth::Authenticator;
 use aidgraph_domain::vocab::Role;
 use aidgraph_persistence::Store;
+use aidgraph_registry::Registry;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -33,6 +34,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The database, for checks that go under the API.
     pub store: Store,
+    /// The registry the server's commands run against (its store, engine and event bus).
+    pub registry: Registry,
     auth: Authenticator,
     client: reqwest::Client,
     db: TestDb,
@@ -151,14 +154,16 @@ impl TestApp {
         let store = aidgraph::app::connect_and_migrate(&config)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
-        store
-            .start_events()
+        let registry = Registry::of(store.clone());
+        registry
+            .events()
+            .start(&store)
             .await
             .unwrap_or_else(|e| panic!("starting events: {e}"));
         let auth = aidgraph::app::authenticator(&config).unwrap_or_else(|e| panic!("{e:#}"));
         let stopping = aidgraph_api::router::Stopping::default();
         let router =
-            aidgraph::app::build_router(&config, store.clone(), auth.clone(), stopping.clone());
+            aidgraph::app::build_router(&config, registry.clone(), auth.clone(), stopping.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -169,6 +174,7 @@ impl TestApp {
         TestApp {
             addr,
             store,
+            registry,
             auth,
             client: reqwest::Client::new(),
             db,

@@ -33,7 +33,7 @@ async fn import_file(app: &TestApp, path: &PathBuf) -> ImportSummary {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     iati::import(
-        &app.store,
+        &app.registry,
         &admin(),
         tokio::io::BufReader::new(file),
         |_| {},

@@ -260,7 +260,7 @@ async fn a_dismissed_flag_stays_dismissed_until_the_pair_changes() {
 
     // A full recomputation finds the same flag and keeps the decision.
     let summary =
-        aidgraph_persistence::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
+        aidgraph_registry::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -569,8 +569,8 @@ async fn stored_flags(app: &TestApp) -> Vec<(i64, i64, i32, String, String, Stri
         .collect()
 }
 
-async fn recompute_all(app: &TestApp) -> aidgraph_persistence::recompute::RecomputeSummary {
-    aidgraph_persistence::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
+async fn recompute_all(app: &TestApp) -> aidgraph_registry::recompute::RecomputeSummary {
+    aidgraph_registry::recompute::recompute(&app.store, None, |_: &str, _: u64, _: u64| {})
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -318,8 +318,8 @@ async fn kept_answers_follow_every_write_and_every_caller() {
         .as_i64()
         .and_then(|v| i32::try_from(v).ok())
         .unwrap_or_default();
-    aidgraph_persistence::activities::set_publication(
-        &app.store,
+    aidgraph_registry::activities::set_publication(
+        &app.registry,
         &operator,
         id,
         version,
@@ -500,8 +500,8 @@ async fn need_coverage_kept_between_requests_follows_every_write() {
         "id",
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
-    aidgraph_persistence::activities::change_need_links(
-        &app.store,
+    aidgraph_registry::activities::change_need_links(
+        &app.registry,
         &operator,
         activity,
         &[need_id],

@@ -10,6 +10,7 @@ use aidgraph_persistence::activities::{self, ActivityFilter, ActivityOrder, Upse
 use aidgraph_persistence::iati_sources::{self, Source};
 use aidgraph_persistence::organisations::{self, Sighting};
 use aidgraph_persistence::{PageRequest, Store, StoreError};
+use aidgraph_registry::Registry;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -86,7 +87,7 @@ pub async fn check<R: AsyncBufRead + Unpin>(source: R) -> Result<u64, ReadError>
 /// Imports an IATI file: first read whole, so that a document that is not well-formed (or not
 /// IATI) stores nothing; then imported as [`import`] does.
 pub async fn import_file(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     path: &std::path::Path,
     progress: impl FnMut(&ImportSummary),
@@ -101,7 +102,7 @@ pub async fn import_file(
         return Err(forbidden());
     }
     let imported = match check(open().await?).await {
-        Ok(_) => import(store, who, open().await?, progress).await,
+        Ok(_) => import(registry, who, open().await?, progress).await,
         Err(e) => Err(ImportError::Unreadable(e)),
     };
     let outcome = match &imported {
@@ -124,7 +125,7 @@ fn forbidden() -> ImportError {
 /// `progress` is called after each activity. A stream that breaks stops the import with
 /// `error` set, keeping what was stored before; [`import_file`] reads a file whole first.
 pub async fn import<R: AsyncBufRead + Unpin>(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     source: R,
     mut progress: impl FnMut(&ImportSummary),
@@ -197,7 +198,8 @@ pub async fn import<R: AsyncBufRead + Unpin>(
             })
             .collect();
         let source = source_of(raw.element, &reader);
-        let imported = activities::import(store, who, mapped.data, &seen, &source).await;
+        let imported =
+            aidgraph_registry::activities::import(registry, who, mapped.data, &seen, &source).await;
         match imported {
             Ok((_, outcome, organisations)) => {
                 summary.organisations_created += organisations as u64;

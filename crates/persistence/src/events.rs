@@ -7,6 +7,7 @@
 
 use crate::entities::outbox_event;
 use crate::error::StoreError;
+use crate::store::Store;
 use crate::store::rows_per_statement;
 use chrono::Utc;
 use sea_orm::sea_query::Query;
@@ -248,17 +249,16 @@ pub struct EventBus {
     read_up_to: Arc<std::sync::atomic::AtomicI64>,
 }
 
-impl Default for EventBus {
-    fn default() -> Self {
+impl EventBus {
+    /// The bus of `store`'s events, woken by its commits; [`EventBus::start`] starts it.
+    pub fn of(store: &Store) -> Self {
         EventBus {
             sender: broadcast::channel(1024).0,
-            wake: Arc::new(Notify::new()),
+            wake: store.commits(),
             read_up_to: Arc::default(),
         }
     }
-}
 
-impl EventBus {
     /// A receiver of events committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
@@ -275,14 +275,15 @@ impl EventBus {
             .fetch_max(id, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Tells the pump that a writer committed events.
+    /// Tells the pump that a writer committed events (every commit on the store does).
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Starts publishing: on PostgreSQL by listening on [`CHANNEL`] (`url` is the database
-    /// URL), on SQLite by pumping the outbox.
-    pub async fn start(&self, db: DatabaseConnection, url: &str) -> Result<(), StoreError> {
+    /// Starts publishing `store`'s events: on PostgreSQL by listening on [`CHANNEL`], on SQLite
+    /// by pumping the outbox after each commit.
+    pub async fn start(&self, store: &Store) -> Result<(), StoreError> {
+        let (db, url) = (store.db().clone(), store.url());
         let last = last_id(&db).await?.unwrap_or(0);
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {

@@ -16,17 +16,21 @@ use sea_orm::{ActiveValue, Statement};
 use std::collections::HashMap;
 
 /// A new flag as [`insert_flags`] writes it, with its texts owned or borrowed.
-pub(crate) struct NewFlag<S> {
+pub struct NewFlag<S> {
+    /// The two activities, lower id first.
     pub pair: (i64, i64),
+    /// 0–100.
     pub score: u8,
+    /// The class.
     pub class: OverlapClass,
     /// The components as JSON.
     pub components: S,
+    /// The pair's input hash.
     pub hash: S,
 }
 
 /// JSON text of strings and lists of strings, which always serialise.
-pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -48,7 +52,7 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 /// as it is (rows in JSON were lexed again for each field taken out, a third of its work in a
 /// recomputation), and unnests in the select list, side by side, rather than in `FROM`,
 /// which would first copy the rows into a temporary file.
-pub(crate) async fn insert_flags(
+pub async fn insert_flags(
     conn: &impl ConnectionTrait,
     flags: &[NewFlag<impl AsRef<str>>],
     now: DateTime<Utc>,
@@ -173,7 +177,7 @@ fn sqlite_rows<S: AsRef<str>>(flags: &[NewFlag<S>]) -> (String, Vec<u8>) {
 /// pair's inputs changed, an earlier review no longer applies: it is reset, and the
 /// coordination edge it made goes. The flag's countries are deleted, for
 /// [`record_written`] to write again.
-pub(crate) async fn update_flag(
+pub async fn update_flag(
     conn: &impl ConnectionTrait,
     id: i64,
     inputs_changed: bool,
@@ -211,7 +215,7 @@ pub(crate) async fn update_flag(
 /// Writes the countries of flags just written and their change events (one outbox row for
 /// all): `written` holds each flag's id, shared countries and two reporting organisations, the
 /// last two as JSON arrays.
-pub(crate) async fn record_written(
+pub async fn record_written(
     conn: &impl ConnectionTrait,
     written: &[(i64, &str, &str)],
 ) -> Result<(), StoreError> {

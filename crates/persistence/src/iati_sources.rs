@@ -18,7 +18,7 @@ pub struct Source {
 }
 
 /// Keeps `source` for the activity; whether it differs from the one kept before.
-pub(crate) async fn keep(
+pub async fn keep(
     conn: &impl ConnectionTrait,
     activity_id: i64,
     source: &Source,

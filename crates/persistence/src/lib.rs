@@ -9,14 +9,13 @@ pub mod coverage;
 pub mod entities;
 pub mod error;
 pub mod events;
-mod flag_rows;
+pub mod flag_rows;
 pub mod iati_sources;
 pub mod needs;
 pub mod organisations;
 pub mod overlap;
 pub mod page;
 pub mod rates;
-pub mod recompute;
 pub mod records;
 pub mod store;
 

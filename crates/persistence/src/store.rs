@@ -1,10 +1,7 @@
 //! The database handle: connecting (with SQLite tuned for a service), migrating, and the write
 //! lock that keeps SQLite writers from tripping over each other.
 
-use crate::activities::ActivityRecord;
-use crate::error::StoreError;
-use crate::events::EventBus;
-use aidgraph_engine::{FeatureCache, VersionedCache};
+use crate::analytics::SlimRecords;
 use aidgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -16,14 +13,17 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tokio::task::JoinHandle;
 
-/// A connection pool and what the repositories need beside it.
+/// A connection pool, the write lock and the checkpointer: what the repositories need beside
+/// the connection. The overlap engine and the event bus are built beside it at start-up
+/// (see `aidgraph_registry::Registry` and [`EventBus::of`](crate::events::EventBus::of)).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
     url: String,
-    events: EventBus,
-    features: FeatureCache,
-    slim: VersionedCache<ActivityRecord>,
+    /// Published activities without their texts, which analytics read.
+    slim: SlimRecords,
+    /// Notified after every commit: the event publisher waits on it.
+    committed: Arc<Notify>,
     /// SQLite allows one writer at a time; writers queue here rather than fail with
     /// "database is locked" when a read transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -47,6 +47,7 @@ pub struct WriteTxn {
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
     checkpoints: Option<Arc<Checkpointer>>,
+    committed: Arc<Notify>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -67,6 +68,7 @@ impl WriteTxn {
         if let Some(checkpoints) = &self.checkpoints {
             checkpoints.wake.notify_one();
         }
+        self.committed.notify_one();
         Ok(())
     }
 }
@@ -169,9 +171,8 @@ impl Store {
         Ok(Store {
             db,
             url: url.to_owned(),
-            events: EventBus::default(),
-            features: FeatureCache::default(),
-            slim: VersionedCache::default(),
+            slim: SlimRecords::default(),
+            committed: Arc::new(Notify::new()),
             write_lock,
             checkpoints: None,
         })
@@ -209,9 +210,8 @@ impl Store {
         Ok(Store {
             db: one.db,
             url: self.url.clone(),
-            events: self.events.clone(),
-            features: self.features.clone(),
             slim: self.slim.clone(),
+            committed: self.committed.clone(),
             write_lock: self.write_lock.clone(),
             // Its commits come in a long run with checkpoints of their own (above).
             checkpoints: None,
@@ -222,24 +222,19 @@ impl Store {
         self.url.contains(":memory:") || self.url.contains("mode=memory")
     }
 
-    /// The overlap-feature cache.
-    pub fn features(&self) -> &FeatureCache {
-        &self.features
-    }
-
     /// Published activities without their texts, for analytics (see `analytics`).
-    pub fn slim_records(&self) -> &VersionedCache<ActivityRecord> {
+    pub fn slim_records(&self) -> &SlimRecords {
         &self.slim
     }
 
-    /// The event bus subscribers listen on.
-    pub fn events(&self) -> &EventBus {
-        &self.events
+    /// Notified after every commit on this store (or a store sharing its write lock).
+    pub fn commits(&self) -> Arc<Notify> {
+        self.committed.clone()
     }
 
-    /// Starts publishing committed events to this process's subscribers.
-    pub async fn start_events(&self) -> Result<(), StoreError> {
-        self.events.start(self.db.clone(), &self.url).await
+    /// The database URL it connected to.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Applies every pending migration.
@@ -268,6 +263,7 @@ impl Store {
             txn,
             _guard: guard,
             checkpoints: self.checkpoints.clone(),
+            committed: self.committed.clone(),
         })
     }
 

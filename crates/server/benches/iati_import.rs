@@ -96,8 +96,9 @@ async fn full_import(path: &Path) -> anyhow::Result<(u64, u64)> {
         country: None,
     };
     let file = tokio::fs::File::open(path).await?;
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let summary = aidgraph_api::iati::import(
-        &store,
+        &registry,
         &who,
         tokio::io::BufReader::with_capacity(64 * 1024, file),
         |_| {},

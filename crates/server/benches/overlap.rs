@@ -91,7 +91,8 @@ async fn run(
         ..Config::default()
     };
     let store = aidgraph::app::connect_and_migrate(&config).await?;
-    store.start_events().await?;
+    let registry = aidgraph_registry::Registry::of(store.clone());
+    registry.events().start(&store).await?;
     let started = Instant::now();
     let mut generator = bench_data::generate(&store, size, size / 10, 11, |_, _| {}).await?;
     let generated = started.elapsed().as_secs_f64();
@@ -100,19 +101,19 @@ async fn run(
         aidgraph::app::recompute(&store, None).await?
     } else {
         // Latency only: the corpus is needed for text similarity; flags are not computed.
-        aidgraph_persistence::recompute::rebuild_corpus(&store).await?;
+        aidgraph_registry::recompute::rebuild_corpus(&store).await?;
         "full recompute skipped (--no-recompute); corpus rebuilt".to_owned()
     };
     let recompute = started.elapsed().as_secs_f64();
 
     // As `serve` does at start-up.
     let started = Instant::now();
-    let warmed = aidgraph_persistence::overlap::warm_cache(&store).await?;
+    let warmed = aidgraph_registry::overlap::warm_cache(&registry).await?;
     let warm = started.elapsed().as_secs_f64();
     let auth = aidgraph::app::authenticator(&config)?;
     let router = aidgraph::app::build_router(
         &config,
-        store.clone(),
+        registry.clone(),
         auth.clone(),
         aidgraph_api::router::Stopping::default(),
     );

@@ -6,6 +6,7 @@ use aidgraph_api::response_cache::ResponseCache;
 use aidgraph_api::router::HttpLimits;
 use aidgraph_api::{AppState, Limits, build_schema, router};
 use aidgraph_persistence::Store;
+use aidgraph_registry::Registry;
 use anyhow::{Context, bail};
 use axum::Router;
 use jsonwebtoken::Algorithm;
@@ -151,10 +152,10 @@ pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
         .map_err(|e| anyhow::anyhow!("AIDGRAPH_JWT_SECRET: {e}"))
 }
 
-/// The full router over `store`.
+/// The full router over `registry`.
 pub fn build_router(
     config: &Config,
-    store: Store,
+    registry: Registry,
     auth: Authenticator,
     stopping: aidgraph_api::router::Stopping,
 ) -> Router {
@@ -166,11 +167,12 @@ pub fn build_router(
         max_root_fields: config.max_root_fields,
         ..Limits::default()
     };
-    let schema = build_schema(Some(store.clone()), limits);
+    let schema = build_schema(Some(registry.clone()), limits);
     router(
         AppState {
             schema,
-            store,
+            store: registry.store().clone(),
+            registry,
             auth: Arc::new(auth),
             limiter: aidgraph_api::router::limiter(
                 config.rate_limit_per_second,
@@ -207,15 +209,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding AIDGRAPH_BIND {}", config.bind))?;
     let store = connect_when_ready(&config).await?;
     store.migrate().await.context("applying migrations")?;
-    store
-        .start_events()
+    let registry = Registry::of(store);
+    registry
+        .events()
+        .start(registry.store())
         .await
         .context("starting the event publisher")?;
     let stopping = aidgraph_api::router::Stopping::default();
-    let app = build_router(&config, store.clone(), auth, stopping.clone());
-    let warming = store.clone();
+    let app = build_router(&config, registry.clone(), auth, stopping.clone());
+    let warming = registry.clone();
     tokio::spawn(async move {
-        match aidgraph_persistence::overlap::warm_cache(&warming).await {
+        match aidgraph_registry::overlap::warm_cache(&warming).await {
             Ok(n) => tracing::info!(activities = n, "overlap feature cache warmed"),
             Err(e) => tracing::warn!(error = %e, "warming the overlap feature cache failed"),
         }
@@ -239,7 +243,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if !stopping.sockets_closed(Duration::from_secs(2)).await {
         tracing::warn!("some sockets did not close in time");
     }
-    store.close().await.ok();
+    registry.store().clone().close().await.ok();
     tracing::info!("aidgraph stopped");
     Ok(())
 }
@@ -303,7 +307,7 @@ pub async fn recompute(store: &Store, country: Option<&str>) -> anyhow::Result<S
     let started = std::time::Instant::now();
     let mut last_phase = String::new();
     let mut last_report = std::time::Instant::now();
-    let summary = aidgraph_persistence::recompute::recompute(
+    let summary = aidgraph_registry::recompute::recompute(
         store,
         country,
         |phase: &str, done: u64, total: u64| {
@@ -370,6 +374,7 @@ pub async fn import_iati(
     as_provider: Option<&str>,
     verbose: bool,
 ) -> anyhow::Result<()> {
+    let registry = Registry::of(store.clone());
     let who = match as_provider {
         Some(org) => aidgraph_domain::access::Principal {
             subject: format!("cli:{org}"),
@@ -383,7 +388,7 @@ pub async fn import_iati(
     for path in files {
         let started = std::time::Instant::now();
         let name = path.display().to_string();
-        let imported = aidgraph_api::iati::import_file(store, &who, path, |s| {
+        let imported = aidgraph_api::iati::import_file(&registry, &who, path, |s| {
             if verbose {
                 for w in &s.latest_warnings {
                     println!("  warning {w}");

@@ -23,6 +23,7 @@ use aidgraph_domain::vocab::{
 use aidgraph_domain::vocab::{ContributionStatus, DacRating, Fund, JointWorkKind, MechanismLevel};
 use aidgraph_persistence::needs::{self, AnalysisFilter};
 use aidgraph_persistence::{PageRequest, Store, activities, organisations, rates, records};
+use aidgraph_registry::Registry;
 use anyhow::{Context, anyhow};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -335,6 +336,7 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
         }
     }
 
+    let registry = Registry::of(store.clone());
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for spec in ACTIVITIES {
         let data = activity_data(spec)?;
@@ -343,8 +345,14 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
             .iter()
             .filter_map(|k| need_ids.get(k).copied())
             .collect();
-        let (_, outcome) =
-            activities::upsert(store, &provider(spec.reporter), data, Some(&links), true).await?;
+        let (_, outcome) = aidgraph_registry::activities::upsert(
+            &registry,
+            &provider(spec.reporter),
+            data,
+            Some(&links),
+            true,
+        )
+        .await?;
         let key = match outcome {
             activities::UpsertOutcome::Created => "created",
             activities::UpsertOutcome::Updated => "updated",

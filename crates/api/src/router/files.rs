@@ -52,7 +52,7 @@ pub(super) async fn iati_import(
             "the upload was cut off before its end; nothing was stored".into(),
         );
     }
-    match crate::iati::import_file(&state.store, &who, &spool.path, |_| {}).await {
+    match crate::iati::import_file(&state.registry, &who, &spool.path, |_| {}).await {
         Ok(summary) => {
             tracing::info!(
                 read = summary.read,

@@ -8,6 +8,7 @@ use crate::loaders;
 use crate::response_cache::{CacheKey, ResponseCache, is_query};
 use crate::schema::AppSchema;
 use aidgraph_persistence::Store;
+use aidgraph_registry::Registry;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{ParseRequestError, ServerError};
 use async_graphql_axum::GraphQLRequest;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The database.
     pub store: Store,
+    /// The registry commands run against (the store, the overlap engine, the event bus).
+    pub registry: Registry,
     /// Token verification.
     pub auth: Arc<Authenticator>,
     /// Per-caller request budget.

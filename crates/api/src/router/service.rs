@@ -59,7 +59,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     )
     .await
     {
-        let lag = (last - state.store.events().read_up_to()).max(0);
+        let lag = (last - state.registry.events().read_up_to()).max(0);
         metrics::gauge!("aidgraph_outbox_lag_events").set(lag as f64);
     }
     if let Ok(Ok(version)) =

@@ -1,9 +1,11 @@
-//! What resolvers take from the request context: the caller, the store and the loaders.
+//! What resolvers take from the request context: the caller, the registry and its store, and
+//! the loaders.
 
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::Loaders;
 use aidgraph_domain::access::Principal;
 use aidgraph_persistence::Store;
+use aidgraph_registry::Registry;
 use async_graphql::Context;
 
 /// The authenticated caller; every request carries one (the HTTP layer refuses others).
@@ -16,6 +18,14 @@ pub fn principal<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
 pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Store> {
     ctx.data_opt::<Store>().ok_or_else(|| {
         tracing::error!("the schema was built without a store");
+        ApiError::Internal
+    })
+}
+
+/// The registry commands run against: the store, the overlap engine and the event bus.
+pub fn registry<'a>(ctx: &Context<'a>) -> ApiResult<&'a Registry> {
+    ctx.data_opt::<Registry>().ok_or_else(|| {
+        tracing::error!("the schema was built without a registry");
         ApiError::Internal
     })
 }

@@ -16,7 +16,7 @@ pub mod records;
 pub mod scalars;
 pub mod subscription;
 
-use aidgraph_persistence::Store;
+use aidgraph_registry::Registry;
 use async_graphql::Schema;
 
 /// The aidgraph schema.
@@ -54,8 +54,8 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema over `store`. Without a store it can still print its SDL.
-pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
+/// Builds the schema over `registry`. Without one it can still print its SDL.
+pub fn build_schema(registry: Option<Registry>, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
@@ -63,8 +63,8 @@ pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
     )
     .extension(guard::Guard(limits))
     .limit_recursive_depth(limits.max_recursive_depth);
-    if let Some(store) = store {
-        builder = builder.data(store);
+    if let Some(registry) = registry {
+        builder = builder.data(registry.store().clone()).data(registry);
     }
     builder.finish()
 }

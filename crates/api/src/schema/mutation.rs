@@ -2,7 +2,7 @@
 //! repository command, which checks the caller's role and scope inside its transaction.
 
 use super::activity::Activity;
-use super::context::{principal, store};
+use super::context::{principal, registry, store};
 use super::enums::{ActivityStatus, Publication};
 use super::inputs::{
     ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput, parse_activity,
@@ -17,7 +17,7 @@ use aidgraph_domain::Violations;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::organisation::OrganisationData;
-use aidgraph_persistence::{activities, needs, organisations, overlap};
+use aidgraph_persistence::{needs, organisations};
 use async_graphql::{Context, ID, MergedObject, Object};
 
 /// Changes to the registry.
@@ -51,8 +51,8 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
         new_identifier(&data)?;
-        let record = activities::create(
-            store(ctx)?,
+        let record = aidgraph_registry::activities::create(
+            registry(ctx)?,
             who,
             data,
             need_ids.as_deref().unwrap_or(&[]),
@@ -75,8 +75,8 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Activity, "id")?;
         let (data, need_ids) = parse_activity(input)?;
-        let record = activities::update(
-            store(ctx)?,
+        let record = aidgraph_registry::activities::update(
+            registry(ctx)?,
             who,
             id,
             expected_version,
@@ -99,8 +99,8 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let (data, need_ids) = parse_activity(input)?;
         new_identifier(&data)?;
-        let (record, _) = activities::upsert(
-            store(ctx)?,
+        let (record, _) = aidgraph_registry::activities::upsert(
+            registry(ctx)?,
             who,
             data,
             need_ids.as_deref(),
@@ -120,8 +120,8 @@ impl RegistryMutation {
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Activity, "id")?;
-        let record = activities::set_publication(
-            store(ctx)?,
+        let record = aidgraph_registry::activities::set_publication(
+            registry(ctx)?,
             who,
             id,
             expected_version,
@@ -141,8 +141,8 @@ impl RegistryMutation {
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Activity, "id")?;
-        let record = activities::set_publication(
-            store(ctx)?,
+        let record = aidgraph_registry::activities::set_publication(
+            registry(ctx)?,
             who,
             id,
             expected_version,
@@ -163,8 +163,14 @@ impl RegistryMutation {
     ) -> ApiResult<Activity> {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Activity, "id")?;
-        let record =
-            activities::set_status(store(ctx)?, who, id, expected_version, status.into()).await?;
+        let record = aidgraph_registry::activities::set_status(
+            registry(ctx)?,
+            who,
+            id,
+            expected_version,
+            status.into(),
+        )
+        .await?;
         Ok(Activity(record))
     }
 
@@ -179,7 +185,14 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let id = ids::decode(&activity_id, Kind::Activity, "activityId")?;
         let need_ids = ids::decode_all(&need_ids, Kind::Need, "needIds")?;
-        let record = activities::change_need_links(store(ctx)?, who, id, &need_ids, true).await?;
+        let record = aidgraph_registry::activities::change_need_links(
+            registry(ctx)?,
+            who,
+            id,
+            &need_ids,
+            true,
+        )
+        .await?;
         Ok(Activity(record))
     }
 
@@ -193,7 +206,14 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let id = ids::decode(&activity_id, Kind::Activity, "activityId")?;
         let need_ids = ids::decode_all(&need_ids, Kind::Need, "needIds")?;
-        let record = activities::change_need_links(store(ctx)?, who, id, &need_ids, false).await?;
+        let record = aidgraph_registry::activities::change_need_links(
+            registry(ctx)?,
+            who,
+            id,
+            &need_ids,
+            false,
+        )
+        .await?;
         Ok(Activity(record))
     }
 
@@ -308,7 +328,9 @@ impl RegistryMutation {
                 "must have at most 2000 characters",
             ));
         }
-        let record = overlap::review(store(ctx)?, who, id, status.into(), note).await?;
+        let record =
+            aidgraph_registry::overlap::review(registry(ctx)?, who, id, status.into(), note)
+                .await?;
         Ok(OverlapFlag(record))
     }
 

@@ -3,7 +3,7 @@
 use super::activity::{Activity, ActivityFilter};
 use super::analytics::AnalyticsQuery;
 use super::connection::{Conn, connection, page_request};
-use super::context::{loaders, principal, store};
+use super::context::{loaders, principal, registry, store};
 use super::enums::{
     ActivityOrder, NeedPriority, NeedSource, NeedsAnalysisStatus, OrganisationKind, PriorityArea,
     Role,
@@ -444,13 +444,12 @@ impl RegistryQuery {
         // Any signed-in caller may ask; what it is shown depends on who asks.
         principal(ctx)?;
         let (data, need_ids) = super::inputs::parse_activity(input)?;
-        let db = store(ctx)?.db();
-        let cache = store(ctx)?.features();
+        let registry = registry(ctx)?;
         // Reasons cost more than scores: built only when the query selects them.
         let reasons = ctx.look_ahead().field("flags").field("components").exists();
-        let flags = overlap::dry_run(
-            db,
-            cache,
+        let flags = aidgraph_registry::overlap::dry_run(
+            registry.store().db(),
+            registry.engine(),
             &data,
             need_ids.as_deref().unwrap_or(&[]),
             reasons,

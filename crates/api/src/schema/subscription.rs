@@ -1,13 +1,14 @@
 //! Live events over `/graphql/ws`: overlap flags raised or changed, needs published, coverage
 //! changed. Each stream carries only what the subscriber may see.
 
-use super::context::{principal, store};
+use super::context::{principal, registry, store};
 use super::need::Need;
 use super::overlap::OverlapFlag;
 use crate::error::ApiError;
 use aidgraph_domain::access::Principal;
 use aidgraph_persistence::events::{Event, Topic};
 use aidgraph_persistence::{Store, needs, overlap};
+use aidgraph_registry::Registry;
 use async_graphql::{Context, Subscription};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -18,8 +19,9 @@ pub struct SubscriptionRoot;
 /// A subscriber's events, in commit order. One that falls behind the in-process broadcast
 /// (which keeps the latest 1,024) reads what it missed from the outbox, a hundred rows at a
 /// time, so a slow subscriber is late rather than short of events.
-async fn events(store: &Store) -> impl Stream<Item = Event> + use<> {
-    let receiver = store.events().subscribe();
+async fn events(registry: &Registry) -> impl Stream<Item = Event> + use<> {
+    let receiver = registry.events().subscribe();
+    let store = registry.store();
     // Where this subscriber starts: what it misses from here is read from the outbox.
     let last = match aidgraph_persistence::events::last_id(store.db()).await {
         Ok(last) => Some(last.unwrap_or(0)),
@@ -142,7 +144,7 @@ impl SubscriptionRoot {
         principal(ctx)?;
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store).await;
+        let stream = events(registry(ctx)?).await;
         Ok(delivered(
             Topic::OverlapFlag,
             futures_util::StreamExt::filter_map(stream, move |event| {
@@ -185,7 +187,7 @@ impl SubscriptionRoot {
         let who = principal(ctx)?.clone();
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store).await;
+        let stream = events(registry(ctx)?).await;
         Ok(delivered(
             Topic::NeedPublished,
             futures_util::StreamExt::filter_map(stream, move |event| {
@@ -215,7 +217,7 @@ impl SubscriptionRoot {
         let who = principal(ctx)?.clone();
         let store = store(ctx)?.clone();
         let country = upper(country);
-        let stream = events(&store).await;
+        let stream = events(registry(ctx)?).await;
         Ok(delivered(
             Topic::Coverage,
             futures_util::StreamExt::filter_map(stream, move |event| {

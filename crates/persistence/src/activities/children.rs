@@ -3,16 +3,21 @@
 
 use super::*;
 
-pub(crate) const TAG_PRIORITY_AREA: &str = "PRIORITY_AREA";
-pub(crate) const TAG_PROVISION: &str = "PROVISION";
-pub(super) const TAG_ASSISTANCE_TYPE: &str = "ASSISTANCE_TYPE";
-pub(super) const TAG_BENEFICIARY: &str = "BENEFICIARY";
-pub(super) const TAG_EXTERNAL_ID: &str = "EXTERNAL_ID";
+/// The tag kind of an activity's priority areas.
+pub const TAG_PRIORITY_AREA: &str = "PRIORITY_AREA";
+/// The tag kind of the provisions an activity supports.
+pub const TAG_PROVISION: &str = "PROVISION";
+/// The tag kind of an activity's assistance types.
+pub const TAG_ASSISTANCE_TYPE: &str = "ASSISTANCE_TYPE";
+/// The tag kind of the institutions an activity benefits.
+pub const TAG_BENEFICIARY: &str = "BENEFICIARY";
+/// The tag kind of the other identifiers an activity is known by.
+pub const TAG_EXTERNAL_ID: &str = "EXTERNAL_ID";
 
 /// Checks references that need the database: the reporting organisation, participating
 /// organisations, and the needs to link. Returns the reporting organisation's id and the
 /// participants' ids.
-pub(super) async fn resolve_references(
+pub async fn resolve_references(
     conn: &impl ConnectionTrait,
     who: &Principal,
     data: &ActivityData,
@@ -57,7 +62,7 @@ pub(super) async fn resolve_references(
 
 /// Checks that each need exists, is published, may be seen, and lies in one of the activity's
 /// recipient countries.
-pub(super) async fn check_needs(
+pub async fn check_needs(
     conn: &impl ConnectionTrait,
     who: &Principal,
     data: &ActivityData,
@@ -118,7 +123,7 @@ pub(super) async fn check_needs(
 }
 
 /// Rewrites the child rows of an activity from its data.
-pub(super) async fn write_children(
+pub async fn write_children(
     conn: &impl ConnectionTrait,
     id: i64,
     data: &ActivityData,
@@ -153,18 +158,23 @@ pub(super) async fn write_children(
 /// The child rows of activities (countries, sectors, tags, participants, related
 /// identifiers), built from their data and inserted in chunks.
 #[derive(Default)]
-pub(super) struct ChildRows {
-    pub(super) countries: Vec<activity_country::ActiveModel>,
-    pub(super) sectors: Vec<activity_sector::ActiveModel>,
-    pub(super) tags: Vec<activity_tag::ActiveModel>,
-    pub(super) participants: Vec<activity_participant::ActiveModel>,
-    pub(super) related: Vec<activity_related::ActiveModel>,
+pub struct ChildRows {
+    /// Recipient countries.
+    pub countries: Vec<activity_country::ActiveModel>,
+    /// Sectors.
+    pub sectors: Vec<activity_sector::ActiveModel>,
+    /// Tags (priority areas, provisions, types, beneficiaries, external ids).
+    pub tags: Vec<activity_tag::ActiveModel>,
+    /// Participating organisations.
+    pub participants: Vec<activity_participant::ActiveModel>,
+    /// Related activities.
+    pub related: Vec<activity_related::ActiveModel>,
 }
 
 impl ChildRows {
     /// Adds the rows of activity `id`; `participants` are the organisation ids of its
     /// participating organisations, in order.
-    pub(super) fn add(&mut self, id: i64, data: &ActivityData, participants: &[i64]) {
+    pub fn add(&mut self, id: i64, data: &ActivityData, participants: &[i64]) {
         self.countries
             .extend(
                 data.recipient_countries
@@ -239,7 +249,8 @@ impl ChildRows {
         }));
     }
 
-    pub(super) async fn insert(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    /// Inserts the rows, in chunks.
+    pub async fn insert(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
         insert_chunks(conn, self.countries).await?;
         insert_chunks(conn, self.sectors).await?;
         insert_chunks(conn, self.tags).await?;
@@ -248,7 +259,8 @@ impl ChildRows {
     }
 }
 
-pub(super) async fn replace_need_links(
+/// Replaces the needs activity `id` addresses with `need_ids`.
+pub async fn replace_need_links(
     conn: &impl ConnectionTrait,
     id: i64,
     need_ids: &[i64],
@@ -260,7 +272,8 @@ pub(super) async fn replace_need_links(
     add_need_links(conn, id, need_ids).await
 }
 
-pub(super) async fn add_need_links(
+/// Links activity `id` to `need_ids` (links it has already are kept).
+pub async fn add_need_links(
     conn: &impl ConnectionTrait,
     id: i64,
     need_ids: &[i64],

@@ -4,14 +4,14 @@
 //! that lists filter on (countries, sectors, tags, participants, related identifiers, need
 //! links) are kept in child tables, rewritten with the document in one transaction.
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self};
 use crate::entities::{
     activity, activity_country, activity_need, activity_participant, activity_related,
     activity_sector, activity_tag, need, needs_analysis,
 };
 use crate::error::{OnUnique, StoreError};
 use crate::events::{self, Topic};
-use crate::organisations::{self, Sighting, escape_like, lower_like};
+use crate::organisations::{self, escape_like, lower_like};
 use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::Store;
@@ -20,7 +20,6 @@ use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::overlap::groups::EdgeSource;
 use aidgraph_domain::vocab::{ActivityStatus, NeedsAnalysisStatus, Publication};
-use aidgraph_engine::FeatureCache;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -29,17 +28,17 @@ use sea_orm::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod authorize;
 mod bulk;
 mod children;
-mod commands;
 mod query;
 mod row;
 
+pub use authorize::*;
 pub use bulk::*;
-pub(crate) use children::*;
-pub use commands::*;
+pub use children::*;
 pub use query::*;
-use row::*;
+pub use row::*;
 
 /// Sort key for activities without any start date: after every real date.
 const NO_START_KEY: &str = "9999-12-31";
@@ -64,7 +63,8 @@ pub struct ActivityRecord {
 }
 
 impl ActivityRecord {
-    fn from_model(m: activity::Model) -> Result<Self, StoreError> {
+    /// The record of a stored row.
+    pub fn from_model(m: activity::Model) -> Result<Self, StoreError> {
         let publication: Publication = m
             .publication
             .parse()
@@ -106,7 +106,7 @@ pub fn record_from_model(m: activity::Model) -> Result<ActivityRecord, StoreErro
 }
 
 /// Writes coverage events for needs whose covering activities may have changed.
-pub(crate) async fn coverage_events(
+pub async fn coverage_events(
     conn: &impl ConnectionTrait,
     need_ids: &[i64],
     provider: &str,

@@ -91,7 +91,9 @@ pub(super) async fn visible(
     Ok(sees(conn, who, &record).await?.then_some(record))
 }
 
-pub(crate) async fn sees(
+/// Whether `who` may see `record`: anyone a published activity, a draft only those
+/// `Principal::sees_activity` lets see it.
+pub async fn sees(
     conn: &impl ConnectionTrait,
     who: &Principal,
     record: &ActivityRecord,

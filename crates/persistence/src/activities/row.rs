@@ -5,7 +5,7 @@ use super::*;
 
 /// The key activities ordered by start page on: the planned or actual start as `YYYY-MM-DD`,
 /// [`NO_START_KEY`] when undated.
-pub(super) fn start_key(data: &ActivityData) -> String {
+pub fn start_key(data: &ActivityData) -> String {
     data.planned_start
         .or(data.actual_start)
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -15,7 +15,7 @@ pub(super) fn start_key(data: &ActivityData) -> String {
 /// The columns of an activity's row that its data, reporting organisation and publication
 /// decide: the document and everything lists filter, search and sort on. The caller adds the
 /// version and timestamps.
-pub(super) fn row_of(
+pub fn row_of(
     data: &ActivityData,
     reporting_org_id: i64,
     publication: Publication,

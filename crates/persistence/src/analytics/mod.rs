@@ -38,6 +38,8 @@ use std::sync::Arc;
 mod matrix;
 mod scope;
 
+pub use scope::SlimRecords;
+
 pub use matrix::*;
 pub(crate) use scope::*;
 

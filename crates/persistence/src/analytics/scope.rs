@@ -107,7 +107,7 @@ pub(super) async fn slim_where(
                 created_at,
                 updated_at,
             });
-            cache.put(id, version, record.clone());
+            cache.put(record.clone());
             found.push(record);
         }
     }
@@ -180,4 +180,41 @@ pub(super) fn add_budget(
     total
         .add(rates, amount, &budget.currency, currency, year)
         .unwrap_or(Decimal::ZERO)
+}
+
+/// Most records [`SlimRecords`] keeps; past this it starts over (a registry is re-read lazily).
+const SLIM_CAPACITY: usize = 500_000;
+
+/// Slim published activities by id, with the version each was read at: a changed activity has
+/// a new version, so a stale record is never used, whichever replica made the change.
+#[derive(Debug, Clone, Default)]
+pub struct SlimRecords {
+    records: Arc<std::sync::RwLock<HashMap<i64, Arc<ActivityRecord>>>>,
+}
+
+impl SlimRecords {
+    /// The records held at the version asked for, and the ids of the others.
+    fn get_many(&self, keys: &[(i64, i32)]) -> (Vec<Arc<ActivityRecord>>, Vec<i64>) {
+        let Ok(records) = self.records.read() else {
+            return (Vec::new(), keys.iter().map(|(id, _)| *id).collect());
+        };
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for &(id, version) in keys {
+            match records.get(&id) {
+                Some(record) if record.version == version => found.push(record.clone()),
+                _ => missing.push(id),
+            }
+        }
+        (found, missing)
+    }
+
+    fn put(&self, record: Arc<ActivityRecord>) {
+        if let Ok(mut records) = self.records.write() {
+            if records.len() >= SLIM_CAPACITY {
+                records.clear();
+            }
+            records.insert(record.id, record);
+        }
+    }
 }

@@ -256,7 +256,6 @@ pub async fn publish_analysis(
     let analysis = load_analysis_for_change(&*txn, who, id).await?;
     let published = publish_in(&*txn, who, &analysis).await?;
     txn.commit().await?;
-    store.events().wake();
     tracing::info!(analysis.id = id, analysis.country = %analysis.data.recipient_country, "needs analysis published");
     Ok(published)
 }
@@ -384,6 +383,5 @@ pub async fn supersede_analysis(
     )
     .await?;
     txn.commit().await?;
-    store.events().wake();
     Ok(superseded)
 }

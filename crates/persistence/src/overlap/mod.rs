@@ -6,36 +6,27 @@
 //! corpus until it is published. Candidates never cross a recipient country.
 
 use crate::activities::{self, ActivityRecord};
-use crate::audit::{self, AuditEvent};
 use crate::entities::{
     activity, activity_need, candidate_window, coordination_edge, need, overlap_flag,
     overlap_flag_country, term_df,
 };
 use crate::error::StoreError;
-use crate::events::{self, Topic};
-use crate::flag_rows;
 use crate::organisations;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
-use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
-use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
+use aidgraph_domain::overlap::config::OverlapConfig;
 use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
-use aidgraph_domain::overlap::score::is_comparable;
 use aidgraph_domain::overlap::{Component, OverlapFeatures, PairScore};
 use aidgraph_domain::vocab::{OverlapClass, Publication, ReviewStatus};
-use aidgraph_engine::scan::{Scored, Subject, score_candidates};
-use aidgraph_engine::{FeatureCache, Prepared};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
 
 mod keeping;
 mod reading;

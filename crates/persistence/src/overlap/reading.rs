@@ -19,7 +19,8 @@ pub struct FlagFilter {
     pub activity_id: Option<i64>,
 }
 
-pub(super) async fn countries_of(
+/// The shared countries of each flag of `ids`.
+pub async fn countries_of(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
@@ -35,7 +36,8 @@ pub(super) async fn countries_of(
     Ok(out)
 }
 
-pub(super) async fn records(
+/// The records of stored flags, with their countries.
+pub async fn records(
     conn: &impl ConnectionTrait,
     models: Vec<overlap_flag::Model>,
 ) -> Result<Vec<FlagRecord>, StoreError> {
@@ -50,7 +52,8 @@ pub(super) async fn records(
         .collect()
 }
 
-pub(super) async fn flag_condition(
+/// The condition selecting the flags `filter` asks for (`None` when it selects none).
+pub async fn flag_condition(
     conn: &impl ConnectionTrait,
     filter: &FlagFilter,
 ) -> Result<Option<Condition>, StoreError> {
@@ -103,7 +106,7 @@ pub(super) async fn flag_condition(
 }
 
 /// The flags after `after` in list order: highest score first, then oldest.
-pub(super) fn after_in_rank(after: &Cursor) -> Condition {
+pub fn after_in_rank(after: &Cursor) -> Condition {
     let score: i32 = after.key.parse().unwrap_or(0);
     Condition::any()
         .add(overlap_flag::Column::Score.lt(score))
@@ -265,59 +268,6 @@ pub async fn by_ids(
         .collect())
 }
 
-/// The flags a planned activity would raise if registered and published now; nothing is
-/// stored. An activity already registered under the same identifier is left out. Their
-/// components and reasons are built only when `reasons` is set: a planned activity in a
-/// crowded country may raise hundreds of flags, and a caller may want only their scores.
-pub async fn dry_run(
-    conn: &impl ConnectionTrait,
-    cache: &FeatureCache,
-    data: &ActivityData,
-    need_ids: &[i64],
-    reasons: bool,
-) -> Result<Vec<PlannedFlag>, StoreError> {
-    let config = &DEFAULT;
-    // A planned activity already registered under its identifier is not its own candidate.
-    let existing = activity::Entity::find()
-        .select_only()
-        .column(activity::Column::Id)
-        .filter(activity::Column::IatiIdentifier.eq(data.iati_identifier.as_str()))
-        .into_tuple::<i64>()
-        .one(conn);
-    let planned = [data];
-    let ((titles, names), existing) =
-        tokio::try_join!(labels(conn, &planned, need_ids.iter().copied()), async {
-            Ok(existing.await?)
-        },)?;
-    let needs = need_ids
-        .iter()
-        .map(|n| (*n, titles.get(n).cloned().unwrap_or_default()))
-        .collect();
-    let features = OverlapFeatures::of(0, data, needs, &names);
-    let scored = score_against_candidates(
-        conn,
-        cache,
-        &features,
-        existing,
-        Scoring {
-            in_corpus: false,
-            reasons,
-        },
-        config,
-        crate::today(),
-    )
-    .await?;
-    Ok(scored
-        .into_iter()
-        .map(|s| PlannedFlag {
-            activity_id: s.features.id,
-            score: s.score,
-            class: s.class,
-            components: s.full.map(|f| f.components).unwrap_or_default(),
-        })
-        .collect())
-}
-
 /// Needs addressed per activity, for callers that only have ids.
 pub async fn activity_need_ids(
     conn: &impl ConnectionTrait,
@@ -330,27 +280,4 @@ pub async fn activity_need_ids(
         .into_iter()
         .map(|l| l.activity_id)
         .collect())
-}
-
-/// Fills the feature cache with every published activity, so the first writes and dry runs
-/// after start-up do not parse thousands of stored documents. Returns how many were cached.
-pub async fn warm_cache(store: &Store) -> Result<usize, StoreError> {
-    let mut after = 0i64;
-    let mut cached = 0;
-    loop {
-        let records = activities::published_after(store.db(), after, 2000).await?;
-        let Some(last) = records.last().map(|r| r.id) else {
-            break;
-        };
-        after = last;
-        let refs: Vec<&ActivityRecord> = records.iter().collect();
-        let features = features_of(store.db(), &refs).await?;
-        for (record, f) in records.iter().zip(features) {
-            store
-                .features()
-                .put(record.id, record.version, store.features().prepare(f));
-        }
-        cached += records.len();
-    }
-    Ok(cached)
 }

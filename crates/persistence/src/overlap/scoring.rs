@@ -31,7 +31,7 @@ pub async fn features_of(
 }
 
 /// Need titles and organisation names for reasons.
-pub(super) async fn labels(
+pub async fn labels(
     conn: &impl ConnectionTrait,
     data: &[&ActivityData],
     need_ids: impl Iterator<Item = i64>,
@@ -62,7 +62,7 @@ pub(super) async fn labels(
 
 /// Published, not cancelled activities (id and version) that share a country with `a` and
 /// whose windows overlap it within the look-back, read from `candidate_windows` alone.
-pub(super) async fn candidates(
+pub async fn candidates(
     conn: &impl ConnectionTrait,
     a: &OverlapFeatures,
     exclude: Option<i64>,
@@ -123,7 +123,7 @@ pub(super) async fn candidates(
 
 /// Keeps an activity's `candidate_windows` rows in line with its data: one per recipient
 /// country while it is published, not cancelled and has a window.
-pub(crate) async fn write_candidate_windows(
+pub async fn write_candidate_windows(
     conn: &impl ConnectionTrait,
     id: i64,
     version: i32,
@@ -155,37 +155,8 @@ pub(crate) async fn write_candidate_windows(
     Ok(())
 }
 
-/// The candidates of `keys` (activity id and version) that pass `a`'s screens, from the cache
-/// where it holds their version and read from the registry (and cached) where not, in id
-/// order.
-pub(super) async fn screened_candidates(
-    conn: &impl ConnectionTrait,
-    cache: &FeatureCache,
-    a: &Subject<'_>,
-    keys: &[(i64, i32)],
-    config: &OverlapConfig,
-    today: NaiveDate,
-) -> Result<Vec<Arc<Prepared>>, StoreError> {
-    let (mut hits, misses) = a.screened(cache, keys, config, today);
-    for chunk in misses.chunks(1000) {
-        let found = activities::by_ids(conn, chunk).await?;
-        let records: Vec<&ActivityRecord> = found.values().collect();
-        let features = features_of(conn, &records).await?;
-        for (record, f) in records.into_iter().zip(features) {
-            let f = cache.prepare(f);
-            cache.put(record.id, record.version, f.clone());
-            if a.screen(&f, config, today) {
-                hits.push(f);
-            }
-        }
-    }
-    // In id order, whichever were cached: a dry run lists its flags in this order.
-    hits.sort_unstable_by_key(|f| f.id);
-    Ok(hits)
-}
-
 /// The `key:value` items of a value joined with commas (`group_concat`, `string_agg`).
-pub(super) fn split_pairs(joined: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+pub fn split_pairs(joined: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
     joined
         .into_iter()
         .flat_map(|s| s.split(','))
@@ -197,7 +168,7 @@ pub const DOCUMENT_COUNT: &str = "";
 
 /// The number of published activities and the document frequency of each term asked for.
 /// The terms travel as one JSON parameter: a dry run in a crowded country asks for thousands.
-pub(super) async fn corpus(
+pub async fn corpus(
     conn: &impl ConnectionTrait,
     terms: impl Iterator<Item = &str>,
 ) -> Result<(u64, HashMap<String, u64>), StoreError> {
@@ -229,7 +200,7 @@ pub(super) async fn corpus(
 
 /// Moves an activity's terms in or out of the corpus: `old` and `new` are its term sets
 /// before and after (`None` when it was or is not published).
-pub(super) async fn update_corpus(
+pub async fn update_corpus(
     conn: &impl ConnectionTrait,
     old: Option<&[(String, u32)]>,
     new: Option<&[(String, u32)]>,
@@ -275,7 +246,7 @@ pub(super) async fn update_corpus(
 
 /// The coordination group of `identifier`: the stored edges walked from it and, for a planned
 /// activity, from its own related-activity links, which link it too.
-pub(crate) async fn group_of(
+pub async fn group_of(
     conn: &impl ConnectionTrait,
     identifier: &str,
     own_links: &BTreeSet<String>,
@@ -293,7 +264,7 @@ pub(crate) async fn group_of(
 /// group, walking the stored edges from all of them at once: a round trip per step of the walk
 /// (and per 500 identifiers), not per activity. Walks past at most `MAX_WALKED` identifiers
 /// beyond those given, as [`group_of`] does for one activity.
-pub(crate) async fn link_groups(
+pub async fn link_groups(
     conn: &impl ConnectionTrait,
     identifiers: impl IntoIterator<Item = String>,
     groups: &mut Groups,
@@ -347,7 +318,7 @@ async fn walk_edges(
 }
 
 /// Rewrites the coordination edges an activity's related-activity links create.
-pub(super) async fn write_edges(
+pub async fn write_edges(
     conn: &impl ConnectionTrait,
     id: i64,
     identifier: &str,
@@ -361,7 +332,8 @@ pub(super) async fn write_edges(
     link_edges(conn, identifier, links.iter().map(String::as_str), source).await
 }
 
-pub(super) async fn link_edges<'a>(
+/// Links `identifier` with each of `others`, in both directions, for `source`.
+pub async fn link_edges<'a>(
     conn: &impl ConnectionTrait,
     identifier: &str,
     others: impl Iterator<Item = &'a str>,
@@ -385,76 +357,4 @@ pub(super) async fn link_edges<'a>(
             .await?;
     }
     Ok(())
-}
-
-/// How [`score_against_candidates`] treats the activity it scores.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Scoring {
-    /// Whether the activity is counted in the corpus already (a planned one is not).
-    pub(super) in_corpus: bool,
-    /// Whether to build the components and reasons of the flags found.
-    pub(super) reasons: bool,
-}
-
-/// Scores `a` against its candidates and classes each pair, coordination groups considered.
-pub(super) async fn score_against_candidates(
-    conn: &impl ConnectionTrait,
-    cache: &FeatureCache,
-    a: &OverlapFeatures,
-    exclude: Option<i64>,
-    how: Scoring,
-    config: &OverlapConfig,
-    today: NaiveDate,
-) -> Result<Vec<Scored>, StoreError> {
-    let Scoring { in_corpus, reasons } = how;
-    if !is_comparable(a, config, today) {
-        return Ok(Vec::new());
-    }
-    let started = std::time::Instant::now();
-    // The group does not depend on the candidates: on a pool both reads run at once, each on
-    // a connection of its own (in a transaction they take turns on its one connection).
-    let (keys, mut groups) = tokio::try_join!(
-        candidates(conn, a, exclude, config, today),
-        group_of(conn, &a.identifier, &a.coordination_links),
-    )?;
-    let listed = started.elapsed();
-    // Pairs that could not raise a flag whatever their text need no vectors, and their words
-    // no corpus lookups.
-    let subject = Subject::new(a);
-    let features = screened_candidates(conn, cache, &subject, &keys, config, today).await?;
-    let bounded = started.elapsed();
-    let mut space = cache
-        .word_numbers()
-        .space(&a.terms, features.iter().map(|f| f.numbers.as_slice()));
-    let (mut n, mut df) = corpus(conn, space.words()).await?;
-    if !in_corpus {
-        // A dry run counts the planned activity as part of the registry.
-        n += 1;
-        for (t, _) in &a.terms {
-            *df.entry(t.clone()).or_insert(0) += 1;
-        }
-    }
-    space.weigh(n, &df);
-    let looked_up = started.elapsed();
-    let own_group = groups.group_of(&a.identifier);
-    let flagged = score_candidates(
-        &subject,
-        &features,
-        &space,
-        |b| groups.find(&b.identifier) == Some(own_group),
-        reasons,
-        config,
-    );
-    tracing::debug!(
-        candidates = keys.len(),
-        past_bound = features.len(),
-        terms = df.len(),
-        flagged = flagged.len(),
-        listed_ms = listed.as_secs_f64() * 1e3,
-        bounded_ms = bounded.as_secs_f64() * 1e3,
-        looked_up_ms = looked_up.as_secs_f64() * 1e3,
-        scored_ms = started.elapsed().as_secs_f64() * 1e3,
-        "overlap candidates scored"
-    );
-    Ok(flagged)
 }

@@ -52,7 +52,6 @@ impl Planned {
             .collect();
         record_written(&*txn, &written).await?;
         txn.commit().await?;
-        store.events().wake();
         Ok(())
     }
 }

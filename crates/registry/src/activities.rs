@@ -2,64 +2,52 @@
 //! its children and audit entry, refreshes its overlap flags and records events, in one
 //! transaction.
 
-use super::*;
-
-pub(super) fn authorize(who: &Principal, reporting_org: &str) -> Result<(), StoreError> {
-    authorize_as(who, reporting_org, false)
-}
-
-/// Checks the caller may write an activity of `reporting_org`; imports let coordinators load
-/// any provider's published IATI data.
-pub(super) fn authorize_as(
-    who: &Principal,
-    reporting_org: &str,
-    import: bool,
-) -> Result<(), StoreError> {
-    let allowed = if import {
-        who.may_import_activity(reporting_org)
-    } else {
-        who.may_manage_activity(reporting_org)
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden(format!(
-            "you may not register or change activities reported by `{reporting_org}`"
-        )))
-    }
-}
+use crate::{Registry, overlap};
+use aidgraph_domain::Violations;
+use aidgraph_domain::access::Principal;
+use aidgraph_domain::activity::ActivityData;
+use aidgraph_domain::vocab::{ActivityStatus, Publication};
+use aidgraph_engine::FeatureCache;
+use aidgraph_persistence::StoreError;
+use aidgraph_persistence::activities::*;
+use aidgraph_persistence::audit::{self, AuditEvent};
+use aidgraph_persistence::entities::activity;
+use aidgraph_persistence::error::OnUnique;
+use aidgraph_persistence::iati_sources::{self};
+use aidgraph_persistence::organisations::{self, Sighting};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 /// The snapshot audited for an activity: its content, links and publication.
 #[derive(serde::Serialize)]
-pub(super) struct Snapshot<'a> {
-    pub(super) data: &'a ActivityData,
-    pub(super) publication: Publication,
-    pub(super) needs: &'a [i64],
+pub(crate) struct Snapshot<'a> {
+    pub(crate) data: &'a ActivityData,
+    pub(crate) publication: Publication,
+    pub(crate) needs: &'a [i64],
 }
 
 /// Registers a new activity as a draft (or published when `publish`), linked to `need_ids`.
 pub async fn create(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     data: ActivityData,
     need_ids: &[i64],
     publish: bool,
 ) -> Result<ActivityRecord, StoreError> {
     authorize(who, &data.reporting_org)?;
-    let txn = store.begin_write().await?;
-    let record = insert(&*txn, store.features(), who, data, need_ids, publish).await?;
+    let txn = registry.store().begin_write().await?;
+    let record = insert(&*txn, registry.engine(), who, data, need_ids, publish).await?;
     let committing = std::time::Instant::now();
     txn.commit().await?;
     tracing::debug!(
         commit_ms = committing.elapsed().as_secs_f64() * 1e3,
         "activity committed"
     );
-    store.events().wake();
     tracing::info!(activity.id = record.id, activity.iati_identifier = %record.data.iati_identifier, "activity registered");
     Ok(record)
 }
 
-pub(super) async fn insert(
+pub(crate) async fn insert(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     who: &Principal,
@@ -84,12 +72,7 @@ pub(super) async fn insert(
     }
     .insert(conn)
     .await
-    .on_unique(|| {
-        format!(
-            "an activity with IATI identifier `{}` is already registered",
-            data.iati_identifier
-        )
-    })?;
+    .on_unique(|| already_registered(&data.iati_identifier))?;
     write_children(conn, model.id, &data, &participants).await?;
     add_need_links(conn, model.id, need_ids).await?;
     audit::record(
@@ -117,7 +100,7 @@ pub(super) async fn insert(
 
 /// Loads an activity for a change: it must exist, be visible, belong to the caller, and match
 /// `expected_version` when given.
-pub(super) async fn load_for_change(
+pub(crate) async fn load_for_change(
     conn: &impl ConnectionTrait,
     who: &Principal,
     id: i64,
@@ -140,7 +123,7 @@ pub(super) async fn load_for_change(
 
 /// Writes a change to an activity's content (and, when given, its need links), bumping its
 /// version.
-pub(super) async fn apply_change(
+pub(crate) async fn apply_change(
     conn: &impl ConnectionTrait,
     cache: &FeatureCache,
     who: &Principal,
@@ -172,12 +155,7 @@ pub(super) async fn apply_change(
         .filter(activity::Column::Version.eq(before.version))
         .exec(conn)
         .await
-        .on_unique(|| {
-            format!(
-                "an activity with IATI identifier `{}` is already registered",
-                data.iati_identifier
-            )
-        })?;
+        .on_unique(|| already_registered(&data.iati_identifier))?;
     if updated.rows_affected != 1 {
         return Err(StoreError::Conflict(format!(
             "activity {} changed while this change was being made; reload it and try again",
@@ -236,61 +214,75 @@ pub(super) async fn apply_change(
 
 /// A change to an activity: its new content, need links (`None` keeps them), publication,
 /// and the audited action name.
-pub(super) struct Change<'a> {
-    pub(super) data: ActivityData,
-    pub(super) need_ids: Option<&'a [i64]>,
-    pub(super) publication: Publication,
-    pub(super) action: &'static str,
+pub(crate) struct Change<'a> {
+    pub(crate) data: ActivityData,
+    pub(crate) need_ids: Option<&'a [i64]>,
+    pub(crate) publication: Publication,
+    pub(crate) action: &'static str,
     /// Authorised as an import (coordinators may load any provider's activities).
-    pub(super) import: bool,
+    pub(crate) import: bool,
 }
 
 /// Replaces an activity's content; `need_ids` of `None` keeps its need links.
 pub async fn update(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     id: i64,
     expected_version: i32,
     data: ActivityData,
     need_ids: Option<&[i64]>,
 ) -> Result<ActivityRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
-    let publication = before.publication;
-    let record = apply_change(
-        &*txn,
-        store.features(),
+    change_one(
+        registry,
         who,
-        &before,
-        Change {
-            data,
-            need_ids,
-            publication,
-            action: "update",
-            import: false,
-        },
+        (id, expected_version),
+        "update",
+        need_ids,
+        |before| (data, before.publication),
     )
-    .await?;
+    .await
+}
+
+/// Changes activity `id` at version `expected_version` to the content and publication `to`
+/// makes of its current record (its need links to `need_ids`, unless `None`), audited as
+/// `action`, in one transaction.
+async fn change_one(
+    registry: &Registry,
+    who: &Principal,
+    (id, expected_version): (i64, i32),
+    action: &'static str,
+    need_ids: Option<&[i64]>,
+    to: impl FnOnce(&ActivityRecord) -> (ActivityData, Publication),
+) -> Result<ActivityRecord, StoreError> {
+    let txn = registry.store().begin_write().await?;
+    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
+    let (data, publication) = to(&before);
+    let change = Change {
+        data,
+        need_ids,
+        publication,
+        action,
+        import: false,
+    };
+    let record = apply_change(&*txn, registry.engine(), who, &before, change).await?;
     txn.commit().await?;
-    store.events().wake();
     Ok(record)
 }
 
 /// Creates or updates the activity with `data.iati_identifier`. Sending the same content twice
 /// writes nothing the second time. `need_ids` of `None` keeps existing links.
 pub async fn upsert(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     data: ActivityData,
     need_ids: Option<&[i64]>,
     publish: bool,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
     authorize(who, &data.reporting_org)?;
-    let txn = store.begin_write().await?;
-    let result = upsert_in(&*txn, store.features(), who, data, need_ids, publish, None).await?;
+    let txn = registry.store().begin_write().await?;
+    let result = upsert_in(&*txn, registry.engine(), who, data, need_ids, publish, None).await?;
     if result.1 != UpsertOutcome::Unchanged {
         txn.commit().await?;
-        store.events().wake();
     }
     Ok(result)
 }
@@ -301,18 +293,18 @@ pub async fn upsert(
 /// import their own activities, coordinators and admins any. Returns the activity, what
 /// happened to it, and how many organisations were created.
 pub async fn import(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     data: ActivityData,
     seen: &[Sighting],
-    source: &crate::iati_sources::Source,
+    source: &iati_sources::Source,
 ) -> Result<(ActivityRecord, UpsertOutcome, usize), StoreError> {
     authorize_as(who, &data.reporting_org, true)?;
-    let txn = store.begin_write().await?;
+    let txn = registry.store().begin_write().await?;
     let created = organisations::ensure_seen(&*txn, who, seen).await?;
     let (record, outcome) = upsert_in(
         &*txn,
-        store.features(),
+        registry.engine(),
         who,
         data,
         None,
@@ -324,7 +316,6 @@ pub async fn import(
         return Ok((record, outcome, 0));
     }
     txn.commit().await?;
-    store.events().wake();
     Ok((record, outcome, created))
 }
 
@@ -337,7 +328,7 @@ async fn upsert_in(
     data: ActivityData,
     need_ids: Option<&[i64]>,
     publish: bool,
-    imported: Option<Option<&crate::iati_sources::Source>>,
+    imported: Option<Option<&iati_sources::Source>>,
 ) -> Result<(ActivityRecord, UpsertOutcome), StoreError> {
     let import = imported.is_some();
     let source = imported.flatten();
@@ -354,9 +345,8 @@ async fn upsert_in(
             let before = ActivityRecord::from_model(model)?;
             if !sees(conn, who, &before).await? {
                 // Someone else's draft: do not reveal it, but do not overwrite it either.
-                return Err(StoreError::Conflict(format!(
-                    "an activity with IATI identifier `{}` is already registered",
-                    data.iati_identifier
+                return Err(StoreError::Conflict(already_registered(
+                    &data.iati_identifier,
                 )));
             }
             authorize_as(who, &before.data.reporting_org, import)?;
@@ -382,7 +372,7 @@ async fn upsert_in(
             if before.data == data && before.publication == publication && links_same {
                 // The same activity from a file written differently: keep the new form.
                 let kept = match source {
-                    Some(source) => crate::iati_sources::keep(conn, before.id, source).await?,
+                    Some(source) => iati_sources::keep(conn, before.id, source).await?,
                     None => false,
                 };
                 let outcome = if kept {
@@ -410,86 +400,66 @@ async fn upsert_in(
         }
     };
     if let Some(source) = source {
-        crate::iati_sources::keep(conn, result.0.id, source).await?;
+        iati_sources::keep(conn, result.0.id, source).await?;
     }
     Ok(result)
 }
 
 /// Changes an activity's publication state.
 pub async fn set_publication(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     id: i64,
     expected_version: i32,
     publication: Publication,
 ) -> Result<ActivityRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
     let action = match publication {
         Publication::Published => "publish",
         Publication::Draft => "withdraw",
     };
-    let data = before.data.clone();
-    let record = apply_change(
-        &*txn,
-        store.features(),
+    change_one(
+        registry,
         who,
-        &before,
-        Change {
-            data,
-            need_ids: None,
-            publication,
-            action,
-            import: false,
-        },
+        (id, expected_version),
+        action,
+        None,
+        |before| (before.data.clone(), publication),
     )
-    .await?;
-    txn.commit().await?;
-    store.events().wake();
-    Ok(record)
+    .await
 }
 
 /// Changes an activity's IATI status (e.g. to CANCELLED).
 pub async fn set_status(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     id: i64,
     expected_version: i32,
     status: ActivityStatus,
 ) -> Result<ActivityRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let before = load_for_change(&*txn, who, id, Some(expected_version)).await?;
-    let mut data = before.data.clone();
-    data.status = status;
-    let publication = before.publication;
-    let record = apply_change(
-        &*txn,
-        store.features(),
+    change_one(
+        registry,
         who,
-        &before,
-        Change {
-            data,
-            need_ids: None,
-            publication,
-            action: "set_status",
-            import: false,
+        (id, expected_version),
+        "set_status",
+        None,
+        |before| {
+            let mut data = before.data.clone();
+            data.status = status;
+            (data, before.publication)
         },
     )
-    .await?;
-    txn.commit().await?;
-    store.events().wake();
-    Ok(record)
+    .await
 }
 
 /// Links an activity to more needs (`link`) or removes links (`!link`).
 pub async fn change_need_links(
-    store: &Store,
+    registry: &Registry,
     who: &Principal,
     id: i64,
     need_ids: &[i64],
     link: bool,
 ) -> Result<ActivityRecord, StoreError> {
-    let txn = store.begin_write().await?;
+    let txn = registry.store().begin_write().await?;
     let before = load_for_change(&*txn, who, id, None).await?;
     let mut current = need_ids_of(&*txn, &[id])
         .await?
@@ -517,8 +487,12 @@ pub async fn change_need_links(
         action,
         import: false,
     };
-    let record = apply_change(&*txn, store.features(), who, &before, change).await?;
+    let record = apply_change(&*txn, registry.engine(), who, &before, change).await?;
     txn.commit().await?;
-    store.events().wake();
     Ok(record)
+}
+
+/// Why an activity cannot take an identifier another one has.
+fn already_registered(identifier: &str) -> String {
+    format!("an activity with IATI identifier `{identifier}` is already registered")
 }

@@ -3,11 +3,6 @@
 //! per country by sweeping windows sorted by start, and the stored flags are brought in line
 //! (review decisions kept where the pair's inputs did not change).
 
-use crate::activities::{self, ActivityRecord};
-use crate::entities::{activity, coordination_edge, overlap_flag, overlap_flag_country, term_df};
-use crate::error::StoreError;
-use crate::overlap::{self, components_json, features_of, input_hash_after, input_hash_start};
-use crate::store::Store;
 use aidgraph_domain::overlap::config::{DEFAULT, OverlapConfig};
 use aidgraph_domain::overlap::groups::{EdgeSource, Groups};
 use aidgraph_domain::overlap::score::is_comparable;
@@ -16,6 +11,14 @@ use aidgraph_domain::vocab::{OverlapClass, Publication};
 use aidgraph_engine::packed::Packed;
 use aidgraph_engine::packed::sketch::{self, Sketch};
 use aidgraph_engine::pair::{self, Judged, Side};
+use aidgraph_persistence::activities::{self, ActivityRecord};
+use aidgraph_persistence::entities::{
+    activity, coordination_edge, overlap_flag, overlap_flag_country, term_df,
+};
+use aidgraph_persistence::overlap::{
+    self, components_json, features_of, input_hash_after, input_hash_start,
+};
+use aidgraph_persistence::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -27,7 +30,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-pub(crate) use crate::flag_rows::{NewFlag, insert_flags, json, record_written, update_flag};
+use aidgraph_persistence::flag_rows::{NewFlag, insert_flags, json, record_written, update_flag};
 
 mod load;
 mod sweep;
@@ -172,7 +175,7 @@ pub async fn recompute(
     mut progress: impl Progress,
 ) -> Result<RecomputeSummary, StoreError> {
     let config = &DEFAULT;
-    let today = crate::today();
+    let today = aidgraph_persistence::today();
     let country = country.map(str::to_ascii_uppercase);
     let started = Instant::now();
     let all = load_all(store, &mut progress).await?;
