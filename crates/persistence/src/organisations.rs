@@ -4,7 +4,6 @@ use crate::audit::{self, AuditEvent};
 use crate::entities::organisation;
 use crate::error::{OnUnique, StoreError};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::organisation::OrganisationData;
 use aidgraph_domain::vocab::OrganisationKind;
@@ -61,7 +60,7 @@ pub struct OrganisationFilter {
 
 /// Registers an organisation; admins only. A taken reference is a conflict.
 pub async fn create(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     data: OrganisationData,
 ) -> Result<OrganisationRecord, StoreError> {
@@ -70,10 +69,9 @@ pub async fn create(
             "only administrators may register organisations".into(),
         ));
     }
-    let txn = store.begin_write().await?;
-    let record = insert(&*txn, &data).await?;
+    let record = insert(conn, &data).await?;
     audit::record(
-        &*txn,
+        conn,
         who,
         AuditEvent::<(), _> {
             entity: "organisation",
@@ -85,7 +83,6 @@ pub async fn create(
         },
     )
     .await?;
-    txn.commit().await?;
     tracing::info!(org.id = record.id, org.r#ref = %data.org_ref, "organisation registered");
     Ok(record)
 }

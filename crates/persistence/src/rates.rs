@@ -5,7 +5,6 @@ use crate::audit::audit_change;
 use crate::entities::exchange_rate;
 use crate::error::StoreError;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::rates::{MonthlyRate, Rates};
 use chrono::Utc;
@@ -16,7 +15,7 @@ use sea_orm::{
 
 /// Stores `rates`, replacing the months they name (admins only).
 pub async fn load(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     rates: &[MonthlyRate],
 ) -> Result<usize, StoreError> {
@@ -25,7 +24,6 @@ pub async fn load(
             "only admins load exchange rates".into(),
         ));
     }
-    let txn = store.begin_write().await?;
     let now = Utc::now();
     for chunk in rates.chunks(500) {
         exchange_rate::Entity::insert_many(chunk.iter().map(|r| exchange_rate::ActiveModel {
@@ -45,7 +43,7 @@ pub async fn load(
             ])
             .to_owned(),
         )
-        .exec(&*txn)
+        .exec(conn)
         .await?;
     }
     let described: Vec<(&str, &str, String)> = rates
@@ -58,8 +56,7 @@ pub async fn load(
             )
         })
         .collect();
-    audit_change(&*txn, who, "exchange_rates", 0, "load", &described).await?;
-    txn.commit().await?;
+    audit_change(conn, who, "exchange_rates", 0, "load", &described).await?;
     tracing::info!(rates = rates.len(), "exchange rates loaded");
     Ok(rates.len())
 }

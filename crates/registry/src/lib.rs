@@ -7,12 +7,17 @@
 //! cache and the event bus, each built once at start-up and handed in.
 
 pub mod activities;
+pub mod needs;
+pub mod organisations;
 pub mod overlap;
+pub mod rates;
 pub mod recompute;
+pub mod records;
 
 use aidgraph_engine::FeatureCache;
-use aidgraph_persistence::Store;
 use aidgraph_persistence::events::EventBus;
+use aidgraph_persistence::{Store, StoreError};
+use sea_orm::DatabaseTransaction;
 
 /// The store, the overlap engine's feature cache and the event bus, shared by every command
 /// and resolver of a process.
@@ -38,6 +43,18 @@ impl Registry {
     pub fn of(store: Store) -> Self {
         let events = EventBus::of(&store);
         Registry::new(store, FeatureCache::default(), events)
+    }
+
+    /// Runs `work` in one write transaction and commits it when it succeeds; when it fails
+    /// nothing it wrote is kept.
+    pub async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let txn = self.store.begin_write().await?;
+        let done = work(&txn).await?;
+        txn.commit().await?;
+        Ok(done)
     }
 
     /// The event bus subscribers listen on.

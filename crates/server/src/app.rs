@@ -349,6 +349,7 @@ fn operator() -> aidgraph_domain::access::Principal {
 /// Loads exchange rates from a CSV file as the operator; bad lines are listed and nothing is
 /// stored.
 pub async fn load_rates(store: &Store, file: &std::path::Path) -> anyhow::Result<usize> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let text = tokio::fs::read_to_string(file)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
@@ -363,7 +364,7 @@ pub async fn load_rates(store: &Store, file: &std::path::Path) -> anyhow::Result
             lines.join("\n")
         )
     })?;
-    Ok(aidgraph_persistence::rates::load(store, &operator(), &rows).await?)
+    Ok(aidgraph_registry::rates::load(&registry, &operator(), &rows).await?)
 }
 
 /// `aidgraph import iati`: imports each file with progress on standard error and prints a

@@ -14,7 +14,7 @@ use aidgraph_domain::vocab::{
     ActivityStatus, AssistanceType as A, InstitutionType as I, NeedPriority, NeedSource,
     NeedVisibility, OrgRole, OrganisationKind, PriorityArea as P, RelatedActivityType, Role,
 };
-use aidgraph_persistence::{Store, activities, needs, organisations};
+use aidgraph_persistence::{Store, activities, organisations};
 use anyhow::{Context, anyhow};
 use chrono::{Days, NaiveDate};
 use rand::rngs::StdRng;
@@ -440,6 +440,7 @@ pub fn activity_input(data: &ActivityData) -> Value {
 
 /// Registers the synthetic providers (once).
 pub async fn ensure_providers(store: &Store) -> anyhow::Result<()> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let admin = Principal {
         subject: "bench-data".into(),
         role: Role::Admin,
@@ -466,7 +467,7 @@ pub async fn ensure_providers(store: &Store) -> anyhow::Result<()> {
             country: None,
         })
         .map_err(|v| anyhow!("{v}"))?;
-        organisations::create(store, &admin, data).await?;
+        aidgraph_registry::organisations::create(&registry, &admin, data).await?;
     }
     Ok(())
 }
@@ -480,6 +481,7 @@ pub async fn generate(
     seed: u64,
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<Generator> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     ensure_providers(store).await?;
     let mut generator = Generator::new(seed);
 
@@ -523,8 +525,9 @@ pub async fn generate(
             Some("benchmark"),
         )
         .map_err(|v| anyhow!("{v}"))?;
-        let (analysis, records) = needs::create_analysis(store, &who, header, needs_data).await?;
-        needs::publish_analysis(store, &who, analysis.id).await?;
+        let (analysis, records) =
+            aidgraph_registry::needs::create_analysis(&registry, &who, header, needs_data).await?;
+        aidgraph_registry::needs::publish_analysis(&registry, &who, analysis.id).await?;
         need_ids.insert(country, records.iter().map(|r| r.id).collect());
     }
 

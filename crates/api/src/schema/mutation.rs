@@ -2,7 +2,7 @@
 //! repository command, which checks the caller's role and scope inside its transaction.
 
 use super::activity::Activity;
-use super::context::{principal, registry, store};
+use super::context::{principal, registry};
 use super::enums::{ActivityStatus, Publication};
 use super::inputs::{
     ActivityInput, NeedInput, NeedsAnalysisInput, OrganisationInput, parse_activity,
@@ -17,7 +17,6 @@ use aidgraph_domain::Violations;
 use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::organisation::OrganisationData;
-use aidgraph_persistence::{needs, organisations};
 use async_graphql::{Context, ID, MergedObject, Object};
 
 /// Changes to the registry.
@@ -245,7 +244,9 @@ impl RegistryMutation {
             Some(h) if violations.is_empty() => h,
             _ => return Err(violations.into()),
         };
-        let (analysis, _) = needs::create_analysis(store(ctx)?, who, header, needs_data).await?;
+        let (analysis, _) =
+            aidgraph_registry::needs::create_analysis(registry(ctx)?, who, header, needs_data)
+                .await?;
         Ok(NeedsAnalysis(analysis))
     }
 
@@ -260,7 +261,8 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let analysis_id = ids::decode(&analysis_id, Kind::NeedsAnalysis, "analysisId")?;
         let data = NeedData::parse(input.into(), "input.")?;
-        let record = needs::add_need(store(ctx)?, who, analysis_id, data).await?;
+        let record =
+            aidgraph_registry::needs::add_need(registry(ctx)?, who, analysis_id, data).await?;
         Ok(Need(record))
     }
 
@@ -274,7 +276,7 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::Need, "id")?;
         let data = NeedData::parse(input.into(), "input.")?;
-        let record = needs::update_need(store(ctx)?, who, id, data).await?;
+        let record = aidgraph_registry::needs::update_need(registry(ctx)?, who, id, data).await?;
         Ok(Need(record))
     }
 
@@ -287,7 +289,7 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
         Ok(NeedsAnalysis(
-            needs::publish_analysis(store(ctx)?, who, id).await?,
+            aidgraph_registry::needs::publish_analysis(registry(ctx)?, who, id).await?,
         ))
     }
 
@@ -304,7 +306,7 @@ impl RegistryMutation {
         let id = ids::decode(&id, Kind::NeedsAnalysis, "id")?;
         let by = ids::decode(&by, Kind::NeedsAnalysis, "by")?;
         Ok(NeedsAnalysis(
-            needs::supersede_analysis(store(ctx)?, who, id, by).await?,
+            aidgraph_registry::needs::supersede_analysis(registry(ctx)?, who, id, by).await?,
         ))
     }
 
@@ -343,7 +345,7 @@ impl RegistryMutation {
         let who = principal(ctx)?;
         let data = OrganisationData::parse(input.into())?;
         Ok(Organisation(
-            organisations::create(store(ctx)?, who, data).await?,
+            aidgraph_registry::organisations::create(registry(ctx)?, who, data).await?,
         ))
     }
 }

@@ -57,13 +57,12 @@ pub(super) async fn write_provisions(
 
 /// Starts a needs analysis as a draft, with its first needs.
 pub async fn create_analysis(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     data: NeedsAnalysisData,
     needs: Vec<NeedData>,
 ) -> Result<(AnalysisRecord, Vec<NeedRecord>), StoreError> {
     authorize(who, &data.recipient_country)?;
-    let txn = store.begin_write().await?;
     let now = Utc::now();
     let model = needs_analysis::ActiveModel {
         recipient_country: Set(data.recipient_country.clone()),
@@ -79,15 +78,15 @@ pub async fn create_analysis(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(conn)
     .await?;
     let analysis = AnalysisRecord::from_model(model)?;
     let mut records = Vec::with_capacity(needs.len());
     for need in &needs {
-        records.push(insert_need(&*txn, &analysis, need).await?);
+        records.push(insert_need(conn, &analysis, need).await?);
     }
     audit::record(
-        &*txn,
+        conn,
         who,
         AuditEvent::<(), _> {
             entity: "needs_analysis",
@@ -99,7 +98,6 @@ pub async fn create_analysis(
         },
     )
     .await?;
-    txn.commit().await?;
     tracing::info!(analysis.id = analysis.id, analysis.country = %data.recipient_country, "needs analysis drafted");
     Ok((analysis, records))
 }
@@ -160,22 +158,21 @@ pub(super) async fn bump_analysis(
 
 /// Adds a need to a draft or published analysis.
 pub async fn add_need(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     analysis_id: i64,
     data: NeedData,
 ) -> Result<NeedRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let analysis = load_analysis_for_change(&*txn, who, analysis_id).await?;
+    let analysis = load_analysis_for_change(conn, who, analysis_id).await?;
     if analysis.status == NeedsAnalysisStatus::Superseded {
         return Err(StoreError::invalid(
             "analysisId",
             "the analysis is superseded; add needs to the analysis that replaced it",
         ));
     }
-    let record = insert_need(&*txn, &analysis, &data).await?;
+    let record = insert_need(conn, &analysis, &data).await?;
     audit::record(
-        &*txn,
+        conn,
         who,
         AuditEvent::<(), _> {
             entity: "need",
@@ -187,22 +184,20 @@ pub async fn add_need(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(record)
 }
 
 /// Replaces a need's content.
 pub async fn update_need(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     id: i64,
     data: NeedData,
 ) -> Result<NeedRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let before = get_need(&*txn, who, id)
+    let before = get_need(conn, who, id)
         .await?
         .ok_or_else(|| StoreError::not_found("need", id))?;
-    let analysis = load_analysis_for_change(&*txn, who, before.analysis_id).await?;
+    let analysis = load_analysis_for_change(conn, who, before.analysis_id).await?;
     if analysis.status == NeedsAnalysisStatus::Superseded {
         return Err(StoreError::invalid(
             "id",
@@ -226,11 +221,11 @@ pub async fn update_need(
         )
         .col_expr(need::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(need::Column::Id.eq(id))
-        .exec(&*txn)
+        .exec(conn)
         .await?;
-    write_provisions(&*txn, id, &data).await?;
+    write_provisions(conn, id, &data).await?;
     audit::record(
-        &*txn,
+        conn,
         who,
         AuditEvent {
             entity: "need",
@@ -242,20 +237,17 @@ pub async fn update_need(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(NeedRecord { data, ..before })
 }
 
 /// Publishes a draft analysis; it must hold at least one need.
 pub async fn publish_analysis(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     id: i64,
 ) -> Result<AnalysisRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let analysis = load_analysis_for_change(&*txn, who, id).await?;
-    let published = publish_in(&*txn, who, &analysis).await?;
-    txn.commit().await?;
+    let analysis = load_analysis_for_change(conn, who, id).await?;
+    let published = publish_in(conn, who, &analysis).await?;
     tracing::info!(analysis.id = id, analysis.country = %analysis.data.recipient_country, "needs analysis published");
     Ok(published)
 }
@@ -330,7 +322,7 @@ pub(super) async fn publish_in(
 /// Marks analysis `id` as superseded by `by` (same country), publishing `by` if it is a draft.
 /// Returns the superseded analysis.
 pub async fn supersede_analysis(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     id: i64,
     by: i64,
@@ -341,9 +333,8 @@ pub async fn supersede_analysis(
             "an analysis cannot supersede itself",
         ));
     }
-    let txn = store.begin_write().await?;
-    let old = load_analysis_for_change(&*txn, who, id).await?;
-    let new = load_analysis_for_change(&*txn, who, by).await?;
+    let old = load_analysis_for_change(conn, who, id).await?;
+    let new = load_analysis_for_change(conn, who, by).await?;
     if old.status != NeedsAnalysisStatus::Published {
         return Err(StoreError::invalid(
             "id",
@@ -359,10 +350,10 @@ pub async fn supersede_analysis(
             ),
         ));
     }
-    let new = bump_analysis(&*txn, &new, new.status, new.published_at, Some(old.id)).await?;
-    publish_in(&*txn, who, &new).await?;
+    let new = bump_analysis(conn, &new, new.status, new.published_at, Some(old.id)).await?;
+    publish_in(conn, who, &new).await?;
     let superseded = bump_analysis(
-        &*txn,
+        conn,
         &old,
         NeedsAnalysisStatus::Superseded,
         old.published_at,
@@ -370,7 +361,7 @@ pub async fn supersede_analysis(
     )
     .await?;
     audit::record(
-        &*txn,
+        conn,
         who,
         AuditEvent {
             entity: "needs_analysis",
@@ -382,6 +373,5 @@ pub async fn supersede_analysis(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(superseded)
 }

@@ -6,7 +6,6 @@ use crate::entities::{need, need_provision, needs_analysis};
 use crate::error::StoreError;
 use crate::events::{self, Topic};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
 use aidgraph_domain::vocab::{

@@ -66,7 +66,7 @@ pub(super) async fn contribution_records(
 
 /// Records a contribution (coordinators and admins).
 pub async fn record_contribution(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     data: ContributionData,
 ) -> Result<ContributionRecord, StoreError> {
@@ -74,8 +74,7 @@ pub async fn record_contribution(
         who.may_record_coordination(),
         "only coordinators record contributions",
     )?;
-    let txn = store.begin_write().await?;
-    let ids = resolve_orgs(&*txn, &[(data.donor.clone(), "donor".to_owned())]).await?;
+    let ids = resolve_orgs(conn, &[(data.donor.clone(), "donor".to_owned())]).await?;
     let donor_id = ids.get(&data.donor).copied().unwrap_or_default();
     let now = Utc::now();
     let model = contribution::ActiveModel {
@@ -91,10 +90,9 @@ pub async fn record_contribution(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(conn)
     .await?;
-    audit_change(&*txn, who, "contribution", model.id, "create", &data).await?;
-    txn.commit().await?;
+    audit_change(conn, who, "contribution", model.id, "create", &data).await?;
     tracing::info!(contribution.id = model.id, "contribution recorded");
     Ok(ContributionRecord {
         id: model.id,

@@ -127,20 +127,19 @@ pub(super) fn tagged(kind: &str, value: String) -> sea_orm::sea_query::SelectSta
 
 /// Records an evaluation of activities the caller reports (admins: any).
 pub async fn record_evaluation(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     activity_ids: &[i64],
     data: EvaluationData,
 ) -> Result<EvaluationRecord, StoreError> {
-    let txn = store.begin_write().await?;
     let mut ids: Vec<i64> = activity_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let found = activities::by_ids(&*txn, &ids).await?;
+    let found = activities::by_ids(conn, &ids).await?;
     let mut reporting = Vec::new();
     for id in &ids {
         let record = match found.get(id) {
-            Some(r) if activities::sees(&*txn, who, r).await? => r,
+            Some(r) if activities::sees(conn, who, r).await? => r,
             _ => return Err(StoreError::not_found("activity", id)),
         };
         reporting.push(record.data.reporting_org.as_str());
@@ -160,7 +159,7 @@ pub async fn record_evaluation(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(conn)
     .await?;
     evaluation_activity::Entity::insert_many(ids.iter().map(|a| {
         evaluation_activity::ActiveModel {
@@ -168,10 +167,9 @@ pub async fn record_evaluation(
             activity_id: Set(*a),
         }
     }))
-    .exec(&*txn)
+    .exec(conn)
     .await?;
-    audit_change(&*txn, who, "evaluation", model.id, "create", &(&data, &ids)).await?;
-    txn.commit().await?;
+    audit_change(conn, who, "evaluation", model.id, "create", &(&data, &ids)).await?;
     tracing::info!(evaluation.id = model.id, "evaluation recorded");
     Ok(EvaluationRecord {
         id: model.id,

@@ -24,7 +24,7 @@ pub(super) fn joint_work_record(m: joint_work::Model) -> Result<JointWorkRecord,
 
 /// Records a mission or analytic work (coordinators and admins).
 pub async fn record_joint_work(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     data: JointWorkData,
 ) -> Result<JointWorkRecord, StoreError> {
@@ -32,7 +32,6 @@ pub async fn record_joint_work(
         who.may_record_coordination(),
         "only coordinators record missions and analytic work",
     )?;
-    let txn = store.begin_write().await?;
     let mut refs: Vec<(String, String)> = data
         .organisations
         .iter()
@@ -44,7 +43,7 @@ pub async fn record_joint_work(
             .iter()
             .map(|r| (r.clone(), "onBehalfOf".to_owned())),
     );
-    let ids = resolve_orgs(&*txn, &refs).await?;
+    let ids = resolve_orgs(conn, &refs).await?;
     let now = Utc::now();
     let model = joint_work::ActiveModel {
         kind: Set(data.kind.as_str().to_owned()),
@@ -58,7 +57,7 @@ pub async fn record_joint_work(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(conn)
     .await?;
     let involved: BTreeSet<i64> = ids.values().copied().collect();
     joint_work_organisation::Entity::insert_many(involved.iter().map(|o| {
@@ -67,14 +66,13 @@ pub async fn record_joint_work(
             organisation_id: Set(*o),
         }
     }))
-    .exec(&*txn)
+    .exec(conn)
     .await?;
     let entity = match data.kind {
         JointWorkKind::Mission => "mission",
         JointWorkKind::AnalyticWork => "analytic_work",
     };
-    audit_change(&*txn, who, entity, model.id, "create", &data).await?;
-    txn.commit().await?;
+    audit_change(conn, who, entity, model.id, "create", &data).await?;
     tracing::info!(
         record.id = model.id,
         record.kind = entity,

@@ -42,7 +42,7 @@ pub(super) fn mechanism_record(
 
 /// Creates a coordination mechanism (coordinators and admins).
 pub async fn create_mechanism(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     data: MechanismData,
 ) -> Result<MechanismRecord, StoreError> {
@@ -50,14 +50,13 @@ pub async fn create_mechanism(
         who.may_record_coordination(),
         "only coordinators record coordination mechanisms",
     )?;
-    let txn = store.begin_write().await?;
     let refs: Vec<(String, String)> = data
         .members
         .iter()
         .enumerate()
         .map(|(i, r)| (r.clone(), format!("members[{i}]")))
         .collect();
-    let ids = resolve_orgs(&*txn, &refs).await?;
+    let ids = resolve_orgs(conn, &refs).await?;
     let now = Utc::now();
     let model = coordination_mechanism::ActiveModel {
         name: Set(data.name.clone()),
@@ -67,7 +66,7 @@ pub async fn create_mechanism(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(conn)
     .await?;
     if !data.countries.is_empty() {
         mechanism_country::Entity::insert_many(data.countries.iter().map(|c| {
@@ -76,7 +75,7 @@ pub async fn create_mechanism(
                 code: Set(c.clone()),
             }
         }))
-        .exec(&*txn)
+        .exec(conn)
         .await?;
     }
     if !ids.is_empty() {
@@ -86,11 +85,11 @@ pub async fn create_mechanism(
                 organisation_id: Set(*o),
             }
         }))
-        .exec(&*txn)
+        .exec(conn)
         .await?;
     }
     audit_change(
-        &*txn,
+        conn,
         who,
         "coordination_mechanism",
         model.id,
@@ -98,7 +97,6 @@ pub async fn create_mechanism(
         &data,
     )
     .await?;
-    txn.commit().await?;
     tracing::info!(mechanism.id = model.id, "coordination mechanism created");
     mechanism_record(model)
 }
@@ -290,15 +288,14 @@ pub(super) async fn check_need_link(
 
 /// Links activities and needs to a mechanism (`link`), or removes the links.
 pub async fn change_links(
-    store: &Store,
+    conn: &impl ConnectionTrait,
     who: &Principal,
     mechanism_id: i64,
     activity_ids: &[i64],
     need_ids: &[i64],
     link: bool,
 ) -> Result<MechanismRecord, StoreError> {
-    let txn = store.begin_write().await?;
-    let mechanism = mechanism_by_id(&*txn, mechanism_id)
+    let mechanism = mechanism_by_id(conn, mechanism_id)
         .await?
         .ok_or_else(|| StoreError::not_found("coordination mechanism", mechanism_id))?;
     if activity_ids.is_empty() && need_ids.is_empty() {
@@ -318,11 +315,11 @@ pub async fn change_links(
     // still be removed.
     let covers = if link { Some(&mechanism.data) } else { None };
     for (i, id) in activity_ids.iter().enumerate() {
-        check_activity_link(&*txn, who, covers, i, *id).await?;
+        check_activity_link(conn, who, covers, i, *id).await?;
         targets.push((LinkTarget::Activity, *id));
     }
     for (i, id) in need_ids.iter().enumerate() {
-        check_need_link(&*txn, who, covers, i, *id).await?;
+        check_need_link(conn, who, covers, i, *id).await?;
         targets.push((LinkTarget::Need, *id));
     }
     for (kind, id) in &targets {
@@ -333,20 +330,20 @@ pub async fn change_links(
                 target_id: Set(*id),
             })
             .on_conflict_do_nothing()
-            .exec(&*txn)
+            .exec(conn)
             .await?;
         } else {
             mechanism_link::Entity::delete_many()
                 .filter(mechanism_link::Column::MechanismId.eq(mechanism_id))
                 .filter(mechanism_link::Column::TargetKind.eq(kind.as_str()))
                 .filter(mechanism_link::Column::TargetId.eq(*id))
-                .exec(&*txn)
+                .exec(conn)
                 .await?;
         }
     }
     let described: Vec<(&str, i64)> = targets.iter().map(|(k, id)| (k.as_str(), *id)).collect();
     audit_change(
-        &*txn,
+        conn,
         who,
         "coordination_mechanism",
         mechanism_id,
@@ -354,6 +351,5 @@ pub async fn change_links(
         &described,
     )
     .await?;
-    txn.commit().await?;
     Ok(mechanism)
 }

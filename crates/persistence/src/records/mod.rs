@@ -13,7 +13,6 @@ use crate::error::StoreError;
 use crate::needs::{self, NeedRecord};
 use crate::organisations::{self, escape_like, lower_like};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
 use aidgraph_domain::Violations;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::money::Money;

@@ -5,6 +5,7 @@ use super::*;
 
 /// Monthly EUR and GBP rates for 2024–2027, so the demo's budgets convert to US dollars.
 pub(super) async fn load_rates(store: &Store, admin: &Principal) -> anyhow::Result<usize> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let mut csv = String::from("currency,month,units_per_usd\n");
     for year in 2024..=2027 {
         for month in 1..=12 {
@@ -14,11 +15,12 @@ pub(super) async fn load_rates(store: &Store, admin: &Principal) -> anyhow::Resu
         }
     }
     let rows = parse_csv(&csv).map_err(|v| anyhow!("demo rates: {v}"))?;
-    Ok(rates::load(store, admin, &rows).await?)
+    Ok(aidgraph_registry::rates::load(&registry, admin, &rows).await?)
 }
 
 /// A mission, analytic work, contributions, a coordination mechanism and an evaluation — once.
 pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<bool> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let existing = records::list_contributions(
         store.db(),
         &records::ContributionFilter::default(),
@@ -79,7 +81,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             link: link.map(Into::into),
         })
         .map_err(|v| anyhow!("demo joint work: {v}"))?;
-        records::record_joint_work(store, &coordinator, data).await?;
+        aidgraph_registry::records::record_joint_work(&registry, &coordinator, data).await?;
     }
     let contributions = [
         (
@@ -118,7 +120,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             date: None,
         })
         .map_err(|v| anyhow!("demo contribution: {v}"))?;
-        records::record_contribution(store, &coordinator, data).await?;
+        aidgraph_registry::records::record_contribution(&registry, &coordinator, data).await?;
     }
     let mechanism = MechanismData::parse(MechanismData {
         name: "Kenya justice sector development partners group".into(),
@@ -131,14 +133,23 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
         ),
     })
     .map_err(|v| anyhow!("demo mechanism: {v}"))?;
-    let mechanism = records::create_mechanism(store, &coordinator, mechanism).await?;
+    let mechanism =
+        aidgraph_registry::records::create_mechanism(&registry, &coordinator, mechanism).await?;
     let mut linked = Vec::new();
     for identifier in ["GB-GOV-1-DEMO-KE-MLA", "DE-1-DEMO-KE-COOP"] {
         if let Some(a) = activities::by_identifier(store.db(), admin, identifier).await? {
             linked.push(a.id);
         }
     }
-    records::change_links(store, &coordinator, mechanism.id, &linked, &[], true).await?;
+    aidgraph_registry::records::change_links(
+        &registry,
+        &coordinator,
+        mechanism.id,
+        &linked,
+        &[],
+        true,
+    )
+    .await?;
     if let Some(evaluated) =
         activities::by_identifier(store.db(), admin, "XM-DAC-41128-DEMO-TN-SOM").await?
     {
@@ -166,7 +177,8 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             1,
         )
         .map_err(|v| anyhow!("demo evaluation: {v}"))?;
-        records::record_evaluation(store, admin, &[evaluated.id], data).await?;
+        aidgraph_registry::records::record_evaluation(&registry, admin, &[evaluated.id], data)
+            .await?;
     }
     Ok(true)
 }

@@ -22,8 +22,7 @@ use aidgraph_domain::vocab::{
 };
 use aidgraph_domain::vocab::{ContributionStatus, DacRating, Fund, JointWorkKind, MechanismLevel};
 use aidgraph_persistence::needs::{self, AnalysisFilter};
-use aidgraph_persistence::{PageRequest, Store, activities, organisations, rates, records};
-use aidgraph_registry::Registry;
+use aidgraph_persistence::{PageRequest, Store, activities, organisations, records};
 use anyhow::{Context, anyhow};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -238,6 +237,7 @@ const ACTIVITIES: &[ActivitySpec] = &[
 
 /// Loads the demo registry; running it again changes nothing. Returns a summary.
 pub async fn load(store: &Store) -> anyhow::Result<String> {
+    let registry = aidgraph_registry::Registry::of(store.clone());
     let admin = admin();
     let orgs = [
         (
@@ -280,7 +280,7 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
                 country: country.map(Into::into),
             })
             .map_err(|v| anyhow!("demo organisation {org_ref}: {v}"))?;
-            organisations::create(store, &admin, data).await?;
+            aidgraph_registry::organisations::create(&registry, &admin, data).await?;
             created_orgs += 1;
         }
     }
@@ -326,8 +326,10 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
                 for spec in specs {
                     data.push(need_data(spec)?);
                 }
-                let (analysis, _) = needs::create_analysis(store, &who, header, data).await?;
-                needs::publish_analysis(store, &who, analysis.id).await?;
+                let (analysis, _) =
+                    aidgraph_registry::needs::create_analysis(&registry, &who, header, data)
+                        .await?;
+                aidgraph_registry::needs::publish_analysis(&registry, &who, analysis.id).await?;
                 created_analyses += 1;
                 analysis.id
             }
@@ -340,7 +342,6 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
         }
     }
 
-    let registry = Registry::of(store.clone());
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for spec in ACTIVITIES {
         let data = activity_data(spec)?;

@@ -3,7 +3,7 @@
 
 use super::activity::Activity;
 use super::connection::{Conn, connection, page_request};
-use super::context::{loaders, principal, store};
+use super::context::{loaders, principal, registry, store};
 use super::enums::{ContributionStatus, DacRating, Fund, MechanismLevel, PriorityArea};
 use super::inputs::MoneyInput;
 use super::need::Need;

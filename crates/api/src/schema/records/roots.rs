@@ -186,7 +186,9 @@ impl RecordsMutation {
             },
             activity_ids.len(),
         )?;
-        let record = records::record_evaluation(store(ctx)?, who, &activity_ids, data).await?;
+        let record =
+            aidgraph_registry::records::record_evaluation(registry(ctx)?, who, &activity_ids, data)
+                .await?;
         Ok(Evaluation(record))
     }
 
@@ -208,7 +210,7 @@ impl RecordsMutation {
             link: None,
         })?;
         Ok(Mission(
-            records::record_joint_work(store(ctx)?, who, data).await?,
+            aidgraph_registry::records::record_joint_work(registry(ctx)?, who, data).await?,
         ))
     }
 
@@ -230,7 +232,7 @@ impl RecordsMutation {
             link: input.link,
         })?;
         Ok(AnalyticWork(
-            records::record_joint_work(store(ctx)?, who, data).await?,
+            aidgraph_registry::records::record_joint_work(registry(ctx)?, who, data).await?,
         ))
     }
 
@@ -251,7 +253,7 @@ impl RecordsMutation {
             date: input.date.map(|d| d.0),
         })?;
         Ok(Contribution(
-            records::record_contribution(store(ctx)?, who, data).await?,
+            aidgraph_registry::records::record_contribution(registry(ctx)?, who, data).await?,
         ))
     }
 
@@ -272,7 +274,7 @@ impl RecordsMutation {
             description: input.description,
         })?;
         Ok(CoordinationMechanism(
-            records::create_mechanism(store(ctx)?, who, data).await?,
+            aidgraph_registry::records::create_mechanism(registry(ctx)?, who, data).await?,
         ))
     }
 
@@ -316,7 +318,7 @@ impl RecordsMutation {
             ));
         }
         let rows = parse_csv(&csv)?;
-        let loaded = rates::load(store(ctx)?, who, &rows).await?;
+        let loaded = aidgraph_registry::rates::load(registry(ctx)?, who, &rows).await?;
         Ok(ExchangeRateLoad {
             loaded: loaded as u64,
         })
@@ -338,8 +340,8 @@ pub(super) async fn change_links(
         "activityIds",
     )?;
     let need_ids = ids::decode_all(&need_ids.unwrap_or_default(), Kind::Need, "needIds")?;
-    let record = records::change_links(
-        store(ctx)?,
+    let record = aidgraph_registry::records::change_links(
+        registry(ctx)?,
         who,
         mechanism_id,
         &activity_ids,
