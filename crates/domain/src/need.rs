@@ -11,8 +11,10 @@ use crate::vocab::{
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// A valid needs analysis header.
+/// A valid needs analysis header. Outside this crate it is made only by
+/// [`NeedsAnalysisData::parse`], or by [`NeedsAnalysisData::stored`] from a stored row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NeedsAnalysisData {
     /// The recipient country, ISO 3166-1 alpha-2.
     pub recipient_country: String,
@@ -23,6 +25,19 @@ pub struct NeedsAnalysisData {
 }
 
 impl NeedsAnalysisData {
+    /// A header as stored: it was validated when it was written, and is not checked again.
+    pub fn stored(
+        recipient_country: String,
+        source: NeedSource,
+        reference: Option<String>,
+    ) -> Self {
+        NeedsAnalysisData {
+            recipient_country,
+            source,
+            reference,
+        }
+    }
+
     /// Validates an analysis header.
     pub fn parse(
         recipient_country: &str,
@@ -49,8 +64,10 @@ impl NeedsAnalysisData {
     }
 }
 
-/// A valid need.
+/// A valid need. Outside this crate it is made only by [`NeedData::parse`] (or read back from
+/// a stored document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NeedData {
     /// Short title.
     pub title: String,

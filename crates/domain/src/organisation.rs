@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 /// Longest organisation name accepted.
 pub const MAX_NAME_LEN: usize = 300;
 
-/// A validated organisation.
+/// A validated organisation. Outside this crate it is made only by its `parse`, or by
+/// [`OrganisationData::unchecked`] from parts the registry holds already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrganisationData {
     /// IATI organisation identifier, e.g. `GB-GOV-1`.
     pub org_ref: String,
@@ -113,6 +115,26 @@ pub fn check_country(value: &str, field: &str, violations: &mut Violations) -> O
 }
 
 impl OrganisationData {
+    /// The parts of `input` taken as they are, without checks: for an organisation the
+    /// registry holds already (a stored row) or has made safe itself (one an import sighted,
+    /// its name trimmed to [`MAX_NAME_LEN`] and its type dropped unless it is a known code).
+    pub fn unchecked(input: OrganisationSubmission) -> Self {
+        let OrganisationSubmission {
+            org_ref,
+            name,
+            kind,
+            iati_type,
+            country,
+        } = input;
+        OrganisationData {
+            org_ref,
+            name,
+            kind,
+            iati_type,
+            country,
+        }
+    }
+
     /// Validates a submission, reporting every problem.
     pub fn parse(input: OrganisationSubmission) -> Result<Self, Violations> {
         let mut v = Violations::default();

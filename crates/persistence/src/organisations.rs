@@ -5,7 +5,7 @@ use crate::entities::organisation;
 use crate::error::{OnUnique, StoreError};
 use crate::page::{Cursor, Page, PageRequest};
 use aidgraph_domain::access::Principal;
-use aidgraph_domain::organisation::OrganisationData;
+use aidgraph_domain::organisation::{OrganisationData, OrganisationSubmission};
 use aidgraph_domain::vocab::OrganisationKind;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
@@ -35,13 +35,13 @@ impl TryFrom<organisation::Model> for OrganisationRecord {
             .map_err(|e: aidgraph_domain::UnknownValue| StoreError::Corrupt(e.to_string()))?;
         Ok(OrganisationRecord {
             id: m.id,
-            data: OrganisationData {
+            data: OrganisationData::unchecked(OrganisationSubmission {
                 org_ref: m.org_ref,
                 name: m.name,
                 kind,
                 iati_type: m.iati_type,
                 country: m.country,
-            },
+            }),
             created_at: m.created_at,
         })
     }
@@ -273,13 +273,13 @@ pub async fn ensure_seen(
                 .take(aidgraph_domain::organisation::MAX_NAME_LEN)
                 .collect()
         };
-        let data = OrganisationData {
+        let data = OrganisationData::unchecked(OrganisationSubmission {
             org_ref: s.org_ref.clone(),
             name,
             kind: kind_from_iati(&s.org_ref, iati_type.as_deref()),
             iati_type,
             country: None,
-        };
+        });
         let record = insert(conn, &data).await?;
         audit::record(
             conn,

@@ -221,8 +221,10 @@ pub struct IatiDetails {
     pub other_descriptions: Vec<TypedDescription>,
 }
 
-/// A valid activity: what the registry stores.
+/// A valid activity: what the registry stores. Outside this crate it is made only by
+/// [`ActivityData::parse`] (or read back from a stored document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ActivityData {
     /// Globally unique IATI activity identifier.
     pub iati_identifier: String,

@@ -56,6 +56,7 @@ pub fn overlap_days(a: &Window, b: &Window) -> i64 {
 
 /// Whether an activity can be compared at all: not cancelled, with a window that did not end
 /// more than `lookback_years` before `today`.
+#[inline]
 pub fn is_comparable(f: &OverlapFeatures, config: &OverlapConfig, today: NaiveDate) -> bool {
     let Some(w) = f.window else { return false };
     let horizon = today
@@ -65,6 +66,7 @@ pub fn is_comparable(f: &OverlapFeatures, config: &OverlapConfig, today: NaiveDa
 }
 
 /// Candidate blocking: different, both comparable, a shared country, overlapping windows.
+#[inline]
 pub fn is_candidate(
     a: &OverlapFeatures,
     b: &OverlapFeatures,
@@ -354,6 +356,7 @@ fn score_with(
 }
 
 /// The score `100·G·(0.5 + 0.5·T)·M`, rounded half up, and its class.
+#[inline]
 pub fn score_and_class(
     g: f64,
     t: f64,
@@ -375,11 +378,13 @@ pub fn score_and_class(
 }
 
 /// The score `100·G·(0.5 + 0.5·T)·M` before rounding.
+#[inline]
 pub fn raw_score(g: f64, t: f64, m: f64) -> f64 {
     100.0 * g * (0.5 + 0.5 * t) * m
 }
 
 /// A raw score rounded half up to 0–100.
+#[inline]
 fn rounded(raw: f64) -> u8 {
     round_half_up(raw).clamp(0.0, 100.0) as u8
 }
@@ -387,6 +392,7 @@ fn rounded(raw: f64) -> u8 {
 /// Whether a raw score, rounded, reaches the stored threshold (or the pair double reports):
 /// [`flags`] of [`score_and_class`], rounding only a score within a point below the
 /// threshold (rounding is monotonic, and far below or at the threshold it cannot decide).
+#[inline]
 pub fn raw_flags(raw: f64, double_reporting: bool, config: &OverlapConfig) -> bool {
     let threshold = f64::from(config.possible_threshold);
     double_reporting
@@ -395,11 +401,13 @@ pub fn raw_flags(raw: f64, double_reporting: bool, config: &OverlapConfig) -> bo
 }
 
 /// Whether a quick score is worth a stored flag.
+#[inline]
 pub fn flags(score: u8, class: OverlapClass, config: &OverlapConfig) -> bool {
     class == OverlapClass::DoubleReporting || score >= config.possible_threshold
 }
 
 /// Rounds half up, guarding against binary noise just below the half.
+#[inline]
 fn round_half_up(x: f64) -> f64 {
     ((x * 1e9).round() / 1e9 + 0.5).floor()
 }

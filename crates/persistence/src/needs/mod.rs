@@ -49,11 +49,11 @@ impl AnalysisRecord {
         let corrupt = |e: aidgraph_domain::UnknownValue| StoreError::Corrupt(e.to_string());
         Ok(AnalysisRecord {
             id: m.id,
-            data: NeedsAnalysisData {
-                recipient_country: m.recipient_country,
-                source: m.source.parse::<NeedSource>().map_err(corrupt)?,
-                reference: m.reference,
-            },
+            data: NeedsAnalysisData::stored(
+                m.recipient_country,
+                m.source.parse::<NeedSource>().map_err(corrupt)?,
+                m.reference,
+            ),
             status: m.status.parse().map_err(corrupt)?,
             published_at: m.published_at,
             supersedes_id: m.supersedes_id,
