@@ -1,6 +1,7 @@
-//! aidgraph's storage: sea-orm entities, repositories and their transactions, on SQLite or
-//! PostgreSQL. Every command checks who is asking (with the rules of `aidgraph_domain::access`)
-//! inside the transaction that makes the change, and writes an audit entry with it.
+//! aidgraph's storage: sea-orm entities and repositories on SQLite or PostgreSQL. A write takes
+//! the caller's connection, so the command layer (`aidgraph-registry`) composes several in the
+//! one transaction it owns; each checks who is asking (with the rules of
+//! `aidgraph_domain::access`) and writes its audit entry in that transaction.
 
 pub mod activities;
 pub mod analytics;
