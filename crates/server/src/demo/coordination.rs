@@ -4,8 +4,7 @@
 use super::*;
 
 /// Monthly EUR and GBP rates for 2024–2027, so the demo's budgets convert to US dollars.
-pub(super) async fn load_rates(store: &Store, admin: &Principal) -> anyhow::Result<usize> {
-    let registry = aidgraph_registry::Registry::of(store.clone());
+pub(super) async fn load_rates(registry: &Registry, admin: &Principal) -> anyhow::Result<usize> {
     let mut csv = String::from("currency,month,units_per_usd\n");
     for year in 2024..=2027 {
         for month in 1..=12 {
@@ -15,12 +14,15 @@ pub(super) async fn load_rates(store: &Store, admin: &Principal) -> anyhow::Resu
         }
     }
     let rows = parse_csv(&csv).map_err(|v| anyhow!("demo rates: {v}"))?;
-    Ok(aidgraph_registry::rates::load(&registry, admin, &rows).await?)
+    Ok(aidgraph_registry::rates::load(registry, admin, &rows).await?)
 }
 
 /// A mission, analytic work, contributions, a coordination mechanism and an evaluation — once.
-pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyhow::Result<bool> {
-    let registry = aidgraph_registry::Registry::of(store.clone());
+pub(super) async fn load_coordination(
+    registry: &Registry,
+    admin: &Principal,
+) -> anyhow::Result<bool> {
+    let store = registry.store();
     let existing = records::list_contributions(
         store.db(),
         &records::ContributionFilter::default(),
@@ -81,7 +83,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             link: link.map(Into::into),
         })
         .map_err(|v| anyhow!("demo joint work: {v}"))?;
-        aidgraph_registry::records::record_joint_work(&registry, &coordinator, data).await?;
+        aidgraph_registry::records::record_joint_work(registry, &coordinator, data).await?;
     }
     let contributions = [
         (
@@ -120,7 +122,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             date: None,
         })
         .map_err(|v| anyhow!("demo contribution: {v}"))?;
-        aidgraph_registry::records::record_contribution(&registry, &coordinator, data).await?;
+        aidgraph_registry::records::record_contribution(registry, &coordinator, data).await?;
     }
     let mechanism = MechanismData::parse(MechanismData {
         name: "Kenya justice sector development partners group".into(),
@@ -134,7 +136,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
     })
     .map_err(|v| anyhow!("demo mechanism: {v}"))?;
     let mechanism =
-        aidgraph_registry::records::create_mechanism(&registry, &coordinator, mechanism).await?;
+        aidgraph_registry::records::create_mechanism(registry, &coordinator, mechanism).await?;
     let mut linked = Vec::new();
     for identifier in ["GB-GOV-1-DEMO-KE-MLA", "DE-1-DEMO-KE-COOP"] {
         if let Some(a) = activities::by_identifier(store.db(), admin, identifier).await? {
@@ -142,7 +144,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
         }
     }
     aidgraph_registry::records::change_links(
-        &registry,
+        registry,
         &coordinator,
         mechanism.id,
         &linked,
@@ -177,7 +179,7 @@ pub(super) async fn load_coordination(store: &Store, admin: &Principal) -> anyho
             1,
         )
         .map_err(|v| anyhow!("demo evaluation: {v}"))?;
-        aidgraph_registry::records::record_evaluation(&registry, admin, &[evaluated.id], data)
+        aidgraph_registry::records::record_evaluation(registry, admin, &[evaluated.id], data)
             .await?;
     }
     Ok(true)

@@ -23,6 +23,7 @@ use aidgraph_domain::vocab::{
 use aidgraph_domain::vocab::{ContributionStatus, DacRating, Fund, JointWorkKind, MechanismLevel};
 use aidgraph_persistence::needs::{self, AnalysisFilter};
 use aidgraph_persistence::{PageRequest, Store, activities, organisations, records};
+use aidgraph_registry::Registry;
 use anyhow::{Context, anyhow};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -237,7 +238,7 @@ const ACTIVITIES: &[ActivitySpec] = &[
 
 /// Loads the demo registry; running it again changes nothing. Returns a summary.
 pub async fn load(store: &Store) -> anyhow::Result<String> {
-    let registry = aidgraph_registry::Registry::of(store.clone());
+    let registry = Registry::of(store.clone());
     let admin = admin();
     let orgs = [
         (
@@ -365,8 +366,8 @@ pub async fn load(store: &Store) -> anyhow::Result<String> {
         };
         *counts.entry(key).or_default() += 1;
     }
-    let rates = load_rates(store, &admin).await?;
-    let records = if load_coordination(store, &admin).await? {
+    let rates = load_rates(&registry, &admin).await?;
+    let records = if load_coordination(&registry, &admin).await? {
         "added"
     } else {
         "already present"
