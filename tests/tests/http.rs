@@ -1,4 +1,4 @@
-//! The HTTP surface: health, readiness, the SDL, GraphiQL, limits on request shape, and the
+//! The HTTP surface: health, readiness, the SDL, GraphiQL, the coordination desk, limits on request shape, and the
 //! WebSocket handshake's token check.
 
 use aidgraph_domain::vocab::Role;
@@ -54,6 +54,62 @@ async fn health_readiness_schema_and_graphiql_are_served() {
         .get("x-request-id")
         .is_some();
     assert!(request_id, "responses carry a request id");
+    app.cleanup().await;
+}
+
+/// The desk is a page of the service itself, on a closed network: `/` leads to it, its
+/// modules come from the binary with their media types, and it needs no token to load (it
+/// asks for one; every answer it shows comes from the API under that token).
+#[tokio::test]
+async fn the_coordination_desk_is_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let get = |path: &str| client.get(app.url(path)).send();
+    let root = get("/").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(root.status().is_redirection(), "{}", root.status());
+    assert_eq!(
+        root.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/desk")
+    );
+    let page = get("/desk").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap_or_default();
+    assert!(
+        page.contains(r#"<script type="module" src="/desk/app.js">"#),
+        "{page}"
+    );
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no outside address: {page}"
+    );
+    for (asset, kind) in [
+        ("app.js", "text/javascript"),
+        ("flags.js", "text/javascript"),
+        ("desk.css", "text/css"),
+    ] {
+        let response = get(&format!("/desk/{asset}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), 200, "{asset}");
+        let served = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(served.starts_with(kind), "{asset}: {served}");
+    }
+    let missing = get("/desk/../Cargo.toml")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.status(), 404);
+    let missing = get("/desk/nothing.js")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.status(), 404);
     app.cleanup().await;
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod coverage_memo;
+pub mod desk;
 pub mod error;
 pub mod graphiql;
 pub mod iati;

@@ -1,5 +1,5 @@
 //! The HTTP surface: `POST /graphql` (one operation per request; batches are refused),
-//! GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws` (see [`crate::ws`]),
+//! GraphiQL on `GET /graphql`, the coordination desk on `GET /desk` (see [`crate::desk`]), subscriptions on `/graphql/ws` (see [`crate::ws`]),
 //! `GET /schema.graphql`, `/healthz` and `/readyz`, behind body-size, timeout, request-id and
 //! tracing layers.
 
@@ -185,6 +185,9 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/graphiql/{file}", get(crate::graphiql::asset))
+        .route("/", get(crate::desk::root))
+        .route("/desk", get(crate::desk::page))
+        .route("/desk/{file}", get(crate::desk::asset))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(axum::middleware::from_fn(move |request, next| {
