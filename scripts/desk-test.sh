@@ -18,7 +18,7 @@ fi
 bin="${1:-}"
 if [ -z "$bin" ]; then
     cargo build -q -p aidgraph --bin aidgraph
-    bin="target/debug/aidgraph"
+    bin="${CARGO_TARGET_DIR:-target}/debug/aidgraph"
 fi
 bin="$(realpath "$bin")"
 

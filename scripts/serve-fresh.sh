@@ -6,7 +6,7 @@
 bin="${1:-}"
 if [ -z "$bin" ]; then
     cargo build -q -p aidgraph --bin aidgraph
-    bin="target/debug/aidgraph"
+    bin="${CARGO_TARGET_DIR:-target}/debug/aidgraph"
 fi
 bin="$(realpath "$bin")"
 work="$(mktemp -d)"
