@@ -4,7 +4,7 @@ use crate::entities::audit_entry;
 use crate::error::StoreError;
 use aidgraph_domain::access::Principal;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -74,4 +74,39 @@ pub async fn audit_change(
         },
     )
     .await
+}
+
+/// Writes one `action` entry per record of `entity` created by `who`, each with the digest of
+/// its content, in the caller's transaction and in batches.
+pub async fn record_created<'a, T: Serialize + 'a>(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    entity: &'static str,
+    action: &'static str,
+    created: impl IntoIterator<Item = (i64, &'a T)>,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let entries = created
+        .into_iter()
+        .map(|(id, after)| {
+            Ok(audit_entry::ActiveModel {
+                at: Set(now),
+                actor: Set(who.subject.clone()),
+                actor_role: Set(who.role.as_str().to_owned()),
+                on_behalf_of: Set(None),
+                entity: Set(entity.to_owned()),
+                entity_id: Set(id),
+                action: Set(action.to_owned()),
+                before_digest: Set(None),
+                after_digest: Set(Some(digest(after)?)),
+                ..Default::default()
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for part in entries.chunks(400) {
+        audit_entry::Entity::insert_many(part.to_vec())
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -1,10 +1,8 @@
 //! Organisations: registering them and finding them by id or reference.
 
-use crate::audit::{self, AuditEvent};
 use crate::entities::organisation;
 use crate::error::{OnUnique, StoreError};
 use crate::page::{Cursor, Page, PageRequest};
-use aidgraph_domain::access::Principal;
 use aidgraph_domain::organisation::{OrganisationData, OrganisationSubmission};
 use aidgraph_domain::vocab::OrganisationKind;
 use chrono::{DateTime, Utc};
@@ -58,36 +56,7 @@ pub struct OrganisationFilter {
     pub text: Option<String>,
 }
 
-/// Registers an organisation; admins only. A taken reference is a conflict.
-pub async fn create(
-    conn: &impl ConnectionTrait,
-    who: &Principal,
-    data: OrganisationData,
-) -> Result<OrganisationRecord, StoreError> {
-    if !who.may_manage_organisations() {
-        return Err(StoreError::Forbidden(
-            "only administrators may register organisations".into(),
-        ));
-    }
-    let record = insert(conn, &data).await?;
-    audit::record(
-        conn,
-        who,
-        AuditEvent::<(), _> {
-            entity: "organisation",
-            entity_id: record.id,
-            action: "create",
-            before: None,
-            after: Some(&data),
-            on_behalf_of: None,
-        },
-    )
-    .await?;
-    tracing::info!(org.id = record.id, org.r#ref = %data.org_ref, "organisation registered");
-    Ok(record)
-}
-
-/// Inserts an organisation row in the caller's transaction.
+/// Inserts an organisation row in the caller's transaction; a taken reference is a conflict.
 pub async fn insert(
     conn: &impl ConnectionTrait,
     data: &OrganisationData,
@@ -238,23 +207,19 @@ pub fn kind_from_iati(org_ref: &str, iati_type: Option<&str>) -> OrganisationKin
 }
 
 /// Registers the organisations an import names that the registry does not know yet ("created
-/// on first sight"), audited as the importer's, in the caller's transaction (an import's, with
-/// the activity that names them); returns how many were created.
+/// on first sight"), in the caller's transaction (an import's, with the activity that names
+/// them); returns the organisations created, for the caller to audit.
 pub async fn ensure_seen(
     conn: &impl ConnectionTrait,
-    who: &Principal,
     seen: &[Sighting],
-) -> Result<usize, StoreError> {
+) -> Result<Vec<OrganisationRecord>, StoreError> {
     let refs: Vec<String> = seen.iter().map(|s| s.org_ref.clone()).collect();
     let known = by_refs(conn, &refs).await?;
     let missing: Vec<&Sighting> = seen
         .iter()
         .filter(|s| !known.contains_key(&s.org_ref))
         .collect();
-    if missing.is_empty() {
-        return Ok(0);
-    }
-    let mut created = 0;
+    let mut created = Vec::new();
     let mut done = std::collections::HashSet::new();
     for s in missing {
         if !done.insert(s.org_ref.as_str()) || by_ref(conn, &s.org_ref).await?.is_some() {
@@ -280,21 +245,7 @@ pub async fn ensure_seen(
             iati_type,
             country: None,
         });
-        let record = insert(conn, &data).await?;
-        audit::record(
-            conn,
-            who,
-            AuditEvent::<(), _> {
-                entity: "organisation",
-                entity_id: record.id,
-                action: "create_on_import",
-                before: None,
-                after: Some(&data),
-                on_behalf_of: None,
-            },
-        )
-        .await?;
-        created += 1;
+        created.push(insert(conn, &data).await?);
     }
     Ok(created)
 }

@@ -1,11 +1,9 @@
 //! Exchange rates: monthly `units_per_usd` per currency, loaded by admins, read into
 //! [`Rates`] for conversions.
 
-use crate::audit::audit_change;
 use crate::entities::exchange_rate;
 use crate::error::StoreError;
 use crate::page::{Cursor, Page, PageRequest};
-use aidgraph_domain::access::Principal;
 use aidgraph_domain::rates::{MonthlyRate, Rates};
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -13,17 +11,11 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-/// Stores `rates`, replacing the months they name (admins only).
-pub async fn load(
+/// Stores `rates`, replacing the months they name.
+pub async fn store(
     conn: &impl ConnectionTrait,
-    who: &Principal,
     rates: &[MonthlyRate],
 ) -> Result<usize, StoreError> {
-    if !who.may_load_rates() {
-        return Err(StoreError::Forbidden(
-            "only admins load exchange rates".into(),
-        ));
-    }
     let now = Utc::now();
     for chunk in rates.chunks(500) {
         exchange_rate::Entity::insert_many(chunk.iter().map(|r| exchange_rate::ActiveModel {
@@ -46,18 +38,6 @@ pub async fn load(
         .exec(conn)
         .await?;
     }
-    let described: Vec<(&str, &str, String)> = rates
-        .iter()
-        .map(|r| {
-            (
-                r.currency.as_str(),
-                r.month.as_str(),
-                r.units_per_usd.to_string(),
-            )
-        })
-        .collect();
-    audit_change(conn, who, "exchange_rates", 0, "load", &described).await?;
-    tracing::info!(rates = rates.len(), "exchange rates loaded");
     Ok(rates.len())
 }
 

@@ -14,7 +14,7 @@ use aidgraph_persistence::audit::{self, AuditEvent};
 use aidgraph_persistence::entities::activity;
 use aidgraph_persistence::error::OnUnique;
 use aidgraph_persistence::iati_sources::{self};
-use aidgraph_persistence::organisations::{self, Sighting};
+use aidgraph_persistence::organisations::Sighting;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
@@ -24,6 +24,60 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) data: &'a ActivityData,
     pub(crate) publication: Publication,
     pub(crate) needs: &'a [i64],
+}
+
+/// Checks the caller may register or change an activity of `reporting_org`.
+pub fn authorize(who: &Principal, reporting_org: &str) -> Result<(), StoreError> {
+    authorize_as(who, reporting_org, false)
+}
+
+/// Checks the caller may write an activity of `reporting_org`; imports let coordinators load
+/// any provider's published IATI data.
+pub fn authorize_as(who: &Principal, reporting_org: &str, import: bool) -> Result<(), StoreError> {
+    let allowed = if import {
+        who.may_import_activity(reporting_org)
+    } else {
+        who.may_manage_activity(reporting_org)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden(format!(
+            "you may not register or change activities reported by `{reporting_org}`"
+        )))
+    }
+}
+
+/// Loads many new activities at once (bench data, bulk loads), each with the needs it
+/// addresses, without maintaining overlap flags: run a recomputation afterwards. Every
+/// activity must be one the caller may register; each batch of 500 is one transaction with
+/// an audit entry per activity. Returns how many were stored.
+pub async fn bulk_insert(
+    registry: &Registry,
+    who: &Principal,
+    items: Vec<(ActivityData, Vec<i64>)>,
+    publish: bool,
+) -> Result<usize, StoreError> {
+    for (data, _) in &items {
+        authorize(who, &data.reporting_org)?;
+    }
+    let publication = if publish {
+        Publication::Published
+    } else {
+        Publication::Draft
+    };
+    let mut written = 0;
+    for chunk in items.chunks(500) {
+        written += registry
+            .write(async |conn| {
+                let ids = insert_many(conn, &who.subject, chunk, publication).await?;
+                let created = ids.iter().copied().zip(chunk.iter().map(|(data, _)| data));
+                audit::record_created(conn, who, "activity", "bulk_insert", created).await?;
+                Ok(ids.len())
+            })
+            .await?;
+    }
+    Ok(written)
 }
 
 /// Registers a new activity as a draft (or published when `publish`), linked to `need_ids`.
@@ -288,7 +342,7 @@ pub async fn upsert(
 }
 
 /// Imports a published activity read from an IATI file, with the organisations it names that
-/// the registry does not know yet ([`organisations::ensure_seen`]) and its source, in one
+/// the registry does not know yet ([`crate::organisations::register_seen`]) and its source, in one
 /// transaction: an activity that is turned away leaves no organisation behind. Providers may
 /// import their own activities, coordinators and admins any. Returns the activity, what
 /// happened to it, and how many organisations were created.
@@ -301,7 +355,7 @@ pub async fn import(
 ) -> Result<(ActivityRecord, UpsertOutcome, usize), StoreError> {
     authorize_as(who, &data.reporting_org, true)?;
     let txn = registry.store().begin_write().await?;
-    let created = organisations::ensure_seen(&*txn, who, seen).await?;
+    let created = crate::organisations::register_seen(&*txn, who, seen).await?;
     let (record, outcome) = upsert_in(
         &*txn,
         registry.engine(),

@@ -14,7 +14,8 @@ use aidgraph_domain::vocab::{
     ActivityStatus, AssistanceType as A, InstitutionType as I, NeedPriority, NeedSource,
     NeedVisibility, OrgRole, OrganisationKind, PriorityArea as P, RelatedActivityType, Role,
 };
-use aidgraph_persistence::{Store, activities, organisations};
+use aidgraph_persistence::{Store, organisations};
+use aidgraph_registry::Registry;
 use anyhow::{Context, anyhow};
 use chrono::{Days, NaiveDate};
 use rand::rngs::StdRng;
@@ -481,7 +482,7 @@ pub async fn generate(
     seed: u64,
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<Generator> {
-    let registry = aidgraph_registry::Registry::of(store.clone());
+    let registry = Registry::of(store.clone());
     ensure_providers(store).await?;
     let mut generator = Generator::new(seed);
 
@@ -549,7 +550,7 @@ pub async fn generate(
         identifiers.push(identifier);
         batch.push((data, links));
         if batch.len() == 5000 || i + 1 == activities_count {
-            bulk(store, std::mem::take(&mut batch)).await?;
+            bulk(&registry, std::mem::take(&mut batch)).await?;
             progress(i + 1, activities_count);
         }
     }
@@ -560,7 +561,7 @@ pub async fn generate(
     Ok(generator)
 }
 
-async fn bulk(store: &Store, batch: Vec<(ActivityData, Vec<i64>)>) -> anyhow::Result<()> {
+async fn bulk(registry: &Registry, batch: Vec<(ActivityData, Vec<i64>)>) -> anyhow::Result<()> {
     // Each provider loads its own activities, as a syncing system would.
     let mut by_reporter: HashMap<String, Vec<(ActivityData, Vec<i64>)>> = HashMap::new();
     for item in batch {
@@ -576,7 +577,7 @@ async fn bulk(store: &Store, batch: Vec<(ActivityData, Vec<i64>)>) -> anyhow::Re
             org: Some(reporter),
             country: None,
         };
-        activities::bulk_insert(store, &who, items, true)
+        aidgraph_registry::activities::bulk_insert(registry, &who, items, true)
             .await
             .context("loading generated activities")?;
     }

@@ -4,7 +4,6 @@
 //! that lists filter on (countries, sectors, tags, participants, related identifiers, need
 //! links) are kept in child tables, rewritten with the document in one transaction.
 
-use crate::audit::{self};
 use crate::entities::{
     activity, activity_country, activity_need, activity_participant, activity_related,
     activity_sector, activity_tag, need, needs_analysis,
@@ -14,7 +13,6 @@ use crate::events::{self, Topic};
 use crate::organisations::{self, escape_like, lower_like};
 use crate::overlap;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::store::Store;
 use aidgraph_domain::Violations;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::activity::ActivityData;
@@ -28,13 +26,11 @@ use sea_orm::{
 };
 use std::collections::{HashMap, HashSet};
 
-mod authorize;
 mod bulk;
 mod children;
 mod query;
 mod row;
 
-pub use authorize::*;
 pub use bulk::*;
 pub use children::*;
 pub use query::*;

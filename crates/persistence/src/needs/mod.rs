@@ -1,10 +1,9 @@
-//! Needs analyses and their needs: drafting, publishing, superseding, and finding them with
-//! the visibility rules of DESIGN.md §7 applied in the query.
+//! Needs analyses and their needs: their rows, and finding them with the visibility rules of
+//! DESIGN.md §7 applied in the query. Drafting, publishing and superseding are commands of
+//! `aidgraph_registry::needs`.
 
-use crate::audit::{self, AuditEvent};
 use crate::entities::{need, need_provision, needs_analysis};
 use crate::error::StoreError;
-use crate::events::{self, Topic};
 use crate::page::{Cursor, Page, PageRequest};
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::need::{NeedData, NeedsAnalysisData};
@@ -14,16 +13,16 @@ use aidgraph_domain::vocab::{
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
-mod commands;
 mod query;
+mod rows;
 
-pub use commands::*;
 pub use query::*;
+pub use rows::*;
 
 /// A stored needs analysis.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,18 +105,4 @@ pub struct NeedFilter {
     pub analysis_id: Option<i64>,
     /// Only in analyses in these states.
     pub analysis_status: Vec<NeedsAnalysisStatus>,
-}
-
-fn authorize(who: &Principal, country: &str) -> Result<(), StoreError> {
-    if who.may_manage_needs(country) {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden(format!(
-            "you may not publish or change needs analyses for {country}"
-        )))
-    }
-}
-
-fn on_behalf<'a>(who: &Principal, country: &'a str) -> Option<&'a str> {
-    who.acts_on_behalf_of(country).then_some(country)
 }

@@ -25,23 +25,23 @@ pub(super) fn contribution_record(
     let corrupt = |e: aidgraph_domain::UnknownValue| StoreError::Corrupt(e.to_string());
     Ok(ContributionRecord {
         id: m.id,
-        data: ContributionData {
-            donor: donors.get(&m.donor_id).cloned().ok_or_else(|| {
+        data: ContributionData::stored(
+            donors.get(&m.donor_id).cloned().ok_or_else(|| {
                 StoreError::Corrupt(format!("contribution {} has no donor", m.id))
             })?,
-            fund: m.fund.parse().map_err(corrupt)?,
-            earmark: m.earmark,
-            amount: Money {
+            m.fund.parse().map_err(corrupt)?,
+            m.earmark,
+            Money {
                 amount: m
                     .amount
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("contribution {} amount", m.id)))?,
                 currency: m.currency,
             },
-            year: m.year,
-            status: m.status.parse().map_err(corrupt)?,
-            date: m.contribution_date,
-        },
+            m.year,
+            m.status.parse().map_err(corrupt)?,
+            m.contribution_date,
+        ),
         recorded_by: m.recorded_by,
         created_at: m.created_at,
     })
@@ -64,16 +64,13 @@ pub(super) async fn contribution_records(
         .collect()
 }
 
-/// Records a contribution (coordinators and admins).
-pub async fn record_contribution(
+/// Stores a contribution recorded by `recorded_by` (a token subject); its donor must be a
+/// registered organisation.
+pub async fn insert_contribution(
     conn: &impl ConnectionTrait,
-    who: &Principal,
+    recorded_by: &str,
     data: ContributionData,
 ) -> Result<ContributionRecord, StoreError> {
-    forbid_unless(
-        who.may_record_coordination(),
-        "only coordinators record contributions",
-    )?;
     let ids = resolve_orgs(conn, &[(data.donor.clone(), "donor".to_owned())]).await?;
     let donor_id = ids.get(&data.donor).copied().unwrap_or_default();
     let now = Utc::now();
@@ -86,14 +83,12 @@ pub async fn record_contribution(
         year: Set(data.year),
         status: Set(data.status.as_str().to_owned()),
         contribution_date: Set(data.date),
-        recorded_by: Set(who.subject.clone()),
+        recorded_by: Set(recorded_by.to_owned()),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(conn)
     .await?;
-    audit_change(conn, who, "contribution", model.id, "create", &data).await?;
-    tracing::info!(contribution.id = model.id, "contribution recorded");
     Ok(ContributionRecord {
         id: model.id,
         data,

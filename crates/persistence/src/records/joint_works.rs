@@ -22,16 +22,13 @@ pub(super) fn joint_work_record(m: joint_work::Model) -> Result<JointWorkRecord,
     Recorded::from_document(m.id, &m.document, m.recorded_by, m.created_at)
 }
 
-/// Records a mission or analytic work (coordinators and admins).
-pub async fn record_joint_work(
+/// Stores a mission or analytic work recorded by `recorded_by` (a token subject); the
+/// organisations it names must be registered.
+pub async fn insert_joint_work(
     conn: &impl ConnectionTrait,
-    who: &Principal,
+    recorded_by: &str,
     data: JointWorkData,
 ) -> Result<JointWorkRecord, StoreError> {
-    forbid_unless(
-        who.may_record_coordination(),
-        "only coordinators record missions and analytic work",
-    )?;
     let mut refs: Vec<(String, String)> = data
         .organisations
         .iter()
@@ -53,7 +50,7 @@ pub async fn record_joint_work(
         end_date: Set(data.end_date),
         joint: Set(data.joint()),
         document: Set(serde_json::to_string(&data)?),
-        recorded_by: Set(who.subject.clone()),
+        recorded_by: Set(recorded_by.to_owned()),
         created_at: Set(now),
         ..Default::default()
     }
@@ -68,16 +65,6 @@ pub async fn record_joint_work(
     }))
     .exec(conn)
     .await?;
-    let entity = match data.kind {
-        JointWorkKind::Mission => "mission",
-        JointWorkKind::AnalyticWork => "analytic_work",
-    };
-    audit_change(conn, who, entity, model.id, "create", &data).await?;
-    tracing::info!(
-        record.id = model.id,
-        record.kind = entity,
-        "joint work recorded"
-    );
     joint_work_record(model)
 }
 

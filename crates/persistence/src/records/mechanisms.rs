@@ -12,7 +12,8 @@ pub enum LinkTarget {
 }
 
 impl LinkTarget {
-    fn as_str(self) -> &'static str {
+    /// The stored code: `ACTIVITY` or `NEED`.
+    pub fn as_str(self) -> &'static str {
         match self {
             LinkTarget::Activity => "ACTIVITY",
             LinkTarget::Need => "NEED",
@@ -40,16 +41,13 @@ pub(super) fn mechanism_record(
     Recorded::from_document(m.id, &m.document, m.recorded_by, m.created_at)
 }
 
-/// Creates a coordination mechanism (coordinators and admins).
-pub async fn create_mechanism(
+/// Stores a coordination mechanism recorded by `recorded_by` (a token subject); its members
+/// must be registered organisations.
+pub async fn insert_mechanism(
     conn: &impl ConnectionTrait,
-    who: &Principal,
+    recorded_by: &str,
     data: MechanismData,
 ) -> Result<MechanismRecord, StoreError> {
-    forbid_unless(
-        who.may_record_coordination(),
-        "only coordinators record coordination mechanisms",
-    )?;
     let refs: Vec<(String, String)> = data
         .members
         .iter()
@@ -62,7 +60,7 @@ pub async fn create_mechanism(
         name: Set(data.name.clone()),
         level: Set(data.level.as_str().to_owned()),
         document: Set(serde_json::to_string(&data)?),
-        recorded_by: Set(who.subject.clone()),
+        recorded_by: Set(recorded_by.to_owned()),
         created_at: Set(now),
         ..Default::default()
     }
@@ -88,16 +86,6 @@ pub async fn create_mechanism(
         .exec(conn)
         .await?;
     }
-    audit_change(
-        conn,
-        who,
-        "coordination_mechanism",
-        model.id,
-        "create",
-        &data,
-    )
-    .await?;
-    tracing::info!(mechanism.id = model.id, "coordination mechanism created");
     mechanism_record(model)
 }
 
@@ -221,108 +209,15 @@ pub async fn linked_ids(
         .collect())
 }
 
-pub(super) async fn check_activity_link(
+/// Links each of `targets` to mechanism `mechanism_id` (`link`; a link that exists is kept),
+/// or removes the links.
+pub async fn set_links(
     conn: &impl ConnectionTrait,
-    who: &Principal,
-    mechanism: Option<&MechanismData>,
-    index: usize,
-    id: i64,
-) -> Result<(), StoreError> {
-    let record: ActivityRecord = activities::get(conn, who, id)
-        .await?
-        .ok_or_else(|| StoreError::not_found("activity", id))?;
-    forbid_unless(
-        who.reads_everything() || who.may_manage_activity(&record.data.reporting_org),
-        "you may link only activities your organisation reports",
-    )?;
-    let Some(mechanism) = mechanism else {
-        return Ok(());
-    };
-    if !record
-        .data
-        .recipient_countries
-        .iter()
-        .any(|c| mechanism.covers_country(&c.code))
-    {
-        return Err(StoreError::invalid(
-            format!("activityIds[{index}]"),
-            format!(
-                "activity `{}` is in none of the mechanism's countries ({})",
-                record.data.iati_identifier,
-                mechanism.countries.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub(super) async fn check_need_link(
-    conn: &impl ConnectionTrait,
-    who: &Principal,
-    mechanism: Option<&MechanismData>,
-    index: usize,
-    id: i64,
-) -> Result<(), StoreError> {
-    let need: NeedRecord = needs::get_need(conn, who, id)
-        .await?
-        .ok_or_else(|| StoreError::not_found("need", id))?;
-    forbid_unless(
-        who.may_link_need(&need.recipient_country),
-        "you may link only needs of your own country",
-    )?;
-    let Some(mechanism) = mechanism else {
-        return Ok(());
-    };
-    if !mechanism.covers_country(&need.recipient_country) {
-        return Err(StoreError::invalid(
-            format!("needIds[{index}]"),
-            format!(
-                "the need is in {}, which the mechanism does not cover ({})",
-                need.recipient_country,
-                mechanism.countries.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Links activities and needs to a mechanism (`link`), or removes the links.
-pub async fn change_links(
-    conn: &impl ConnectionTrait,
-    who: &Principal,
     mechanism_id: i64,
-    activity_ids: &[i64],
-    need_ids: &[i64],
+    targets: &[(LinkTarget, i64)],
     link: bool,
-) -> Result<MechanismRecord, StoreError> {
-    let mechanism = mechanism_by_id(conn, mechanism_id)
-        .await?
-        .ok_or_else(|| StoreError::not_found("coordination mechanism", mechanism_id))?;
-    if activity_ids.is_empty() && need_ids.is_empty() {
-        return Err(StoreError::invalid(
-            "activityIds",
-            "name at least one activity or need",
-        ));
-    }
-    let mut targets = Vec::new();
-    if activity_ids.len() + need_ids.len() > MAX_LIST_LEN {
-        return Err(StoreError::invalid(
-            "activityIds",
-            format!("link or unlink at most {MAX_LIST_LEN} activities and needs at once"),
-        ));
-    }
-    // Unlinking skips the country check, so a link made stale by a change of countries can
-    // still be removed.
-    let covers = if link { Some(&mechanism.data) } else { None };
-    for (i, id) in activity_ids.iter().enumerate() {
-        check_activity_link(conn, who, covers, i, *id).await?;
-        targets.push((LinkTarget::Activity, *id));
-    }
-    for (i, id) in need_ids.iter().enumerate() {
-        check_need_link(conn, who, covers, i, *id).await?;
-        targets.push((LinkTarget::Need, *id));
-    }
-    for (kind, id) in &targets {
+) -> Result<(), StoreError> {
+    for (kind, id) in targets {
         if link {
             mechanism_link::Entity::insert(mechanism_link::ActiveModel {
                 mechanism_id: Set(mechanism_id),
@@ -341,15 +236,5 @@ pub async fn change_links(
                 .await?;
         }
     }
-    let described: Vec<(&str, i64)> = targets.iter().map(|(k, id)| (k.as_str(), *id)).collect();
-    audit_change(
-        conn,
-        who,
-        "coordination_mechanism",
-        mechanism_id,
-        if link { "link" } else { "unlink" },
-        &described,
-    )
-    .await?;
-    Ok(mechanism)
+    Ok(())
 }

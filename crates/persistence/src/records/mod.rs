@@ -1,24 +1,21 @@
 //! Coordination records: evaluations, missions and analytic work, contributions, coordination
-//! mechanisms and their links. Each command checks the caller inside its write transaction
-//! and writes an audit entry with the change.
+//! mechanisms and their links. The writers store what the command layer
+//! (`aidgraph_registry::records`) has authorised, inside its transaction; it writes the audit
+//! entry.
 
-use crate::activities::{self, ActivityRecord, TAG_PRIORITY_AREA, TAG_PROVISION};
-use crate::audit::audit_change;
+use crate::activities::{self, TAG_PRIORITY_AREA, TAG_PROVISION};
 use crate::entities::{
     activity, activity_country, activity_tag, contribution, coordination_mechanism, evaluation,
     evaluation_activity, joint_work, joint_work_organisation, mechanism_country, mechanism_link,
     mechanism_member,
 };
 use crate::error::StoreError;
-use crate::needs::{self, NeedRecord};
 use crate::organisations::{self, escape_like, lower_like};
 use crate::page::{Cursor, Page, PageRequest};
 use aidgraph_domain::Violations;
 use aidgraph_domain::access::Principal;
 use aidgraph_domain::money::Money;
-use aidgraph_domain::records::{
-    ContributionData, EvaluationData, JointWorkData, MAX_LIST_LEN, MechanismData,
-};
+use aidgraph_domain::records::{ContributionData, EvaluationData, JointWorkData, MechanismData};
 use aidgraph_domain::vocab::{
     ContributionStatus, Fund, JointWorkKind, MechanismLevel, PriorityArea, Publication,
 };
@@ -61,14 +58,6 @@ async fn resolve_orgs(
     }
     v.into_result(found.into_iter().map(|(r, o)| (r, o.id)).collect())
         .map_err(StoreError::Invalid)
-}
-
-fn forbid_unless(allowed: bool, message: &str) -> Result<(), StoreError> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden(message.to_owned()))
-    }
 }
 
 fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {

@@ -72,7 +72,7 @@ pub(super) async fn load_coordination(
         ),
     ];
     for (kind, title, country, orgs, on_behalf_of, start, link) in works {
-        let data = JointWorkData::parse(JointWorkData {
+        let data = JointWorkData::parse(JointWorkSubmission {
             kind,
             title: title.into(),
             country: country.into(),
@@ -124,7 +124,7 @@ pub(super) async fn load_coordination(
         .map_err(|v| anyhow!("demo contribution: {v}"))?;
         aidgraph_registry::records::record_contribution(registry, &coordinator, data).await?;
     }
-    let mechanism = MechanismData::parse(MechanismData {
+    let mechanism = MechanismData::parse(MechanismSubmission {
         name: "Kenya justice sector development partners group".into(),
         level: MechanismLevel::National,
         countries: vec!["KE".into()],
@@ -156,7 +156,7 @@ pub(super) async fn load_coordination(
         activities::by_identifier(store.db(), admin, "XM-DAC-41128-DEMO-TN-SOM").await?
     {
         let data = EvaluationData::parse(
-            EvaluationData {
+            EvaluationSubmission {
                 title: "Mid-term evaluation: legislative assistance on smuggling of migrants"
                     .into(),
                 evaluator: "Independent evaluation consultants (demo)".into(),

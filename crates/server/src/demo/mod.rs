@@ -13,8 +13,8 @@ use aidgraph_domain::need::{NeedData, NeedSubmission, NeedsAnalysisData};
 use aidgraph_domain::organisation::{OrganisationData, OrganisationSubmission};
 use aidgraph_domain::rates::parse_csv;
 use aidgraph_domain::records::{
-    ContributionData, ContributionSubmission, DacRatings, EvaluationData, JointWorkData,
-    MechanismData,
+    ContributionData, ContributionSubmission, DacRatings, EvaluationData, EvaluationSubmission,
+    JointWorkData, JointWorkSubmission, MechanismData, MechanismSubmission,
 };
 use aidgraph_domain::vocab::{
     ActivityStatus, AssistanceType as A, InstitutionType as I, NeedPriority, NeedSource,

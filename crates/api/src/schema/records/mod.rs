@@ -17,7 +17,7 @@ use crate::loaders::{ActivityId, NeedId, OrgRef};
 use aidgraph_domain::rates::{MonthlyRate, parse_csv};
 use aidgraph_domain::records::{
     ContributionData, ContributionSubmission, DacRatings as DomainRatings, EvaluationData,
-    JointWorkData, MechanismData,
+    EvaluationSubmission, JointWorkData, JointWorkSubmission, MechanismData, MechanismSubmission,
 };
 use aidgraph_domain::vocab::JointWorkKind;
 use aidgraph_persistence::rates;

@@ -174,7 +174,7 @@ impl RecordsMutation {
         let who = principal(ctx)?;
         let activity_ids = ids::decode_all(&input.activity_ids, Kind::Activity, "activityIds")?;
         let data = EvaluationData::parse(
-            EvaluationData {
+            EvaluationSubmission {
                 title: input.title,
                 evaluator: input.evaluator,
                 date: input.date.0,
@@ -199,7 +199,7 @@ impl RecordsMutation {
         #[graphql(desc = "The mission to record.")] input: MissionInput,
     ) -> ApiResult<Mission> {
         let who = principal(ctx)?;
-        let data = JointWorkData::parse(JointWorkData {
+        let data = JointWorkData::parse(JointWorkSubmission {
             kind: JointWorkKind::Mission,
             title: input.title,
             country: input.country,
@@ -221,7 +221,7 @@ impl RecordsMutation {
         #[graphql(desc = "The analytic work to record.")] input: AnalyticWorkInput,
     ) -> ApiResult<AnalyticWork> {
         let who = principal(ctx)?;
-        let data = JointWorkData::parse(JointWorkData {
+        let data = JointWorkData::parse(JointWorkSubmission {
             kind: JointWorkKind::AnalyticWork,
             title: input.title,
             country: input.country,
@@ -265,7 +265,7 @@ impl RecordsMutation {
         input: CoordinationMechanismInput,
     ) -> ApiResult<CoordinationMechanism> {
         let who = principal(ctx)?;
-        let data = MechanismData::parse(MechanismData {
+        let data = MechanismData::parse(MechanismSubmission {
             name: input.name,
             level: input.level.into(),
             countries: input.countries.unwrap_or_default(),

@@ -102,8 +102,10 @@ pub struct DacRatings {
     pub sustainability: Option<DacRating>,
 }
 
-/// A valid evaluation, without the activities it evaluates (stored as links).
+/// A valid evaluation, without the activities it evaluates (stored as links). Made only by [`EvaluationData::parse`] (or read back from storage), so
+/// holding one means it was checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EvaluationData {
     /// Title of the evaluation report.
     pub title: String,
@@ -123,10 +125,31 @@ pub struct EvaluationData {
     pub link: Option<String>,
 }
 
+/// An evaluation as submitted; [`EvaluationData::parse`] checks it.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationSubmission {
+    /// See [`EvaluationData::title`].
+    pub title: String,
+    /// See [`EvaluationData::evaluator`].
+    pub evaluator: String,
+    /// See [`EvaluationData::date`].
+    pub date: NaiveDate,
+    /// See [`EvaluationData::independent`].
+    pub independent: bool,
+    /// See [`EvaluationData::ratings`].
+    pub ratings: DacRatings,
+    /// See [`EvaluationData::what_worked`].
+    pub what_worked: Option<String>,
+    /// See [`EvaluationData::what_did_not_work`].
+    pub what_did_not_work: Option<String>,
+    /// See [`EvaluationData::link`].
+    pub link: Option<String>,
+}
+
 impl EvaluationData {
     /// Validates an evaluation of `activity_count` activities, trimming its texts and naming
     /// every bad field.
-    pub fn parse(input: EvaluationData, activity_count: usize) -> Result<Self, Violations> {
+    pub fn parse(input: EvaluationSubmission, activity_count: usize) -> Result<Self, Violations> {
         let mut v = Violations::default();
         if activity_count == 0 || activity_count > MAX_LIST_LEN {
             v.push(
@@ -174,8 +197,10 @@ impl EvaluationData {
     }
 }
 
-/// A valid mission or piece of analytic work.
+/// A valid mission or piece of analytic work. Made only by [`JointWorkData::parse`] (or read back from storage), so
+/// holding one means it was checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JointWorkData {
     /// Mission or analytic work.
     pub kind: JointWorkKind,
@@ -195,10 +220,31 @@ pub struct JointWorkData {
     pub link: Option<String>,
 }
 
+/// A mission or analytic work as submitted; [`JointWorkData::parse`] checks it.
+#[derive(Debug, Clone)]
+pub struct JointWorkSubmission {
+    /// See [`JointWorkData::kind`].
+    pub kind: JointWorkKind,
+    /// See [`JointWorkData::title`].
+    pub title: String,
+    /// See [`JointWorkData::country`].
+    pub country: String,
+    /// See [`JointWorkData::organisations`].
+    pub organisations: Vec<String>,
+    /// See [`JointWorkData::on_behalf_of`].
+    pub on_behalf_of: Option<String>,
+    /// See [`JointWorkData::start_date`].
+    pub start_date: NaiveDate,
+    /// See [`JointWorkData::end_date`].
+    pub end_date: Option<NaiveDate>,
+    /// See [`JointWorkData::link`].
+    pub link: Option<String>,
+}
+
 impl JointWorkData {
     /// Validates a mission or analytic work as submitted, normalising codes and naming every
     /// bad field.
-    pub fn parse(input: JointWorkData) -> Result<Self, Violations> {
+    pub fn parse(input: JointWorkSubmission) -> Result<Self, Violations> {
         let mut v = Violations::default();
         let title = required_text(&input.title, "title", MAX_TITLE_LEN, &mut v);
         let country = check_country(&input.country, "country", &mut v).unwrap_or_default();
@@ -244,8 +290,10 @@ impl JointWorkData {
     }
 }
 
-/// A valid contribution to the coordinator's funds.
+/// A valid contribution to the coordinator's funds. Made only by [`ContributionData::parse`] (or read back from storage), so
+/// holding one means it was checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContributionData {
     /// The donor (organisation ref).
     pub donor: String,
@@ -286,6 +334,27 @@ pub struct ContributionSubmission {
 pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
 impl ContributionData {
+    /// A contribution read back from storage, where it was checked when it was recorded.
+    pub fn stored(
+        donor: String,
+        fund: Fund,
+        earmark: Option<String>,
+        amount: Money,
+        year: i32,
+        status: ContributionStatus,
+        date: Option<NaiveDate>,
+    ) -> Self {
+        ContributionData {
+            donor,
+            fund,
+            earmark,
+            amount,
+            year,
+            status,
+            date,
+        }
+    }
+
     /// Validates a contribution, naming every bad field.
     pub fn parse(input: ContributionSubmission) -> Result<Self, Violations> {
         let mut v = Violations::default();
@@ -327,8 +396,10 @@ impl ContributionData {
     }
 }
 
-/// A valid coordination mechanism.
+/// A valid coordination mechanism. Made only by [`MechanismData::parse`] (or read back from storage), so
+/// holding one means it was checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MechanismData {
     /// Its name.
     pub name: String,
@@ -344,9 +415,26 @@ pub struct MechanismData {
     pub description: Option<String>,
 }
 
+/// A coordination mechanism as submitted; [`MechanismData::parse`] checks it.
+#[derive(Debug, Clone)]
+pub struct MechanismSubmission {
+    /// See [`MechanismData::name`].
+    pub name: String,
+    /// See [`MechanismData::level`].
+    pub level: MechanismLevel,
+    /// See [`MechanismData::countries`].
+    pub countries: Vec<String>,
+    /// See [`MechanismData::members`].
+    pub members: Vec<String>,
+    /// See [`MechanismData::chair`].
+    pub chair: Option<String>,
+    /// See [`MechanismData::description`].
+    pub description: Option<String>,
+}
+
 impl MechanismData {
     /// Validates a mechanism as submitted, normalising codes and naming every bad field.
-    pub fn parse(input: MechanismData) -> Result<Self, Violations> {
+    pub fn parse(input: MechanismSubmission) -> Result<Self, Violations> {
         let mut v = Violations::default();
         let name = required_text(&input.name, "name", MAX_NAME_LEN, &mut v);
         if input.countries.len() > MAX_COUNTRIES {
@@ -413,119 +501,4 @@ impl MechanismData {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
-    }
-
-    fn fields(v: &Violations) -> Vec<&str> {
-        v.0.iter().map(|x| x.field.as_str()).collect()
-    }
-
-    fn mission(orgs: &[&str], on_behalf_of: Option<&str>) -> JointWorkData {
-        JointWorkData {
-            kind: JointWorkKind::Mission,
-            title: "Scoping mission".into(),
-            country: "ke".into(),
-            organisations: orgs.iter().map(|s| s.to_string()).collect(),
-            on_behalf_of: on_behalf_of.map(Into::into),
-            start_date: date("2026-03-01"),
-            end_date: Some(date("2026-03-05")),
-            link: None,
-        }
-    }
-
-    #[test]
-    fn joint_means_two_organisations_or_acting_for_another() {
-        let one = JointWorkData::parse(mission(&["XM-DAC-41114"], None));
-        assert_eq!(one.as_ref().map(JointWorkData::joint), Ok(false));
-        assert_eq!(one.map(|m| m.country), Ok("KE".to_owned()));
-        let two = JointWorkData::parse(mission(&["XM-DAC-41114", "GB-GOV-1", "GB-GOV-1"], None));
-        assert_eq!(two.as_ref().map(|m| m.organisations.len()), Ok(2));
-        assert_eq!(two.map(|m| m.joint()), Ok(true));
-        let for_another = JointWorkData::parse(mission(&["XM-DAC-41114"], Some("GB-GOV-1")));
-        assert_eq!(for_another.map(|m| m.joint()), Ok(true));
-        let for_itself = JointWorkData::parse(mission(&["GB-GOV-1"], Some("GB-GOV-1")));
-        assert_eq!(
-            for_itself.map_err(|v| fields(&v).join(",")),
-            Err("onBehalfOf".into())
-        );
-    }
-
-    #[test]
-    fn contributions_need_an_earmark_exactly_when_special_purpose() {
-        let base = ContributionSubmission {
-            donor: "GB-GOV-1".into(),
-            fund: Fund::SpecialPurpose,
-            earmark: None,
-            amount: (Decimal::new(1000, 0), "USD".into()),
-            year: 2026,
-            status: ContributionStatus::Pledged,
-            date: None,
-        };
-        let err = ContributionData::parse(base.clone()).err();
-        assert_eq!(err.as_ref().map(fields), Some(vec!["earmark"]));
-        let general = ContributionSubmission {
-            fund: Fund::GeneralPurpose,
-            earmark: Some("TIP".into()),
-            amount: (Decimal::ZERO, "ZZZ".into()),
-            year: 1700,
-            ..base.clone()
-        };
-        let err = ContributionData::parse(general).err();
-        assert_eq!(
-            err.as_ref().map(fields),
-            Some(vec!["earmark", "amount.currency", "year"])
-        );
-        let ok = ContributionData::parse(ContributionSubmission {
-            earmark: Some(" TIP ".into()),
-            ..base
-        });
-        assert_eq!(ok.map(|c| c.earmark), Ok(Some("TIP".into())));
-    }
-
-    #[test]
-    fn mechanisms_check_their_level_and_chair() {
-        let base = MechanismData {
-            name: "Justice sector working group".into(),
-            level: MechanismLevel::National,
-            countries: vec!["KE".into(), "TZ".into()],
-            members: vec!["GB-GOV-1".into()],
-            chair: Some("DE-1".into()),
-            description: None,
-        };
-        let err = MechanismData::parse(base.clone()).err();
-        assert_eq!(err.as_ref().map(fields), Some(vec!["countries", "chair"]));
-        let global = MechanismData::parse(MechanismData {
-            level: MechanismLevel::Multilateral,
-            countries: vec![],
-            chair: Some("GB-GOV-1".into()),
-            ..base
-        });
-        assert_eq!(global.map(|m| m.covers_country("KE")), Ok(true));
-    }
-
-    #[test]
-    fn evaluations_name_bad_fields() {
-        let err = EvaluationData::parse(
-            EvaluationData {
-                title: " ".into(),
-                evaluator: "IES".into(),
-                date: date("2026-01-01"),
-                independent: true,
-                ratings: DacRatings::default(),
-                what_worked: None,
-                what_did_not_work: None,
-                link: Some("ftp://example.org/report".into()),
-            },
-            0,
-        )
-        .err();
-        assert_eq!(
-            err.as_ref().map(fields),
-            Some(vec!["activityIds", "title", "link"])
-        );
-    }
-}
+mod tests;
