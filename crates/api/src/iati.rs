@@ -296,7 +296,10 @@ async fn pages(
         let labels: writer::OrgLabels = organisations::by_refs(store.db(), &refs)
             .await?
             .into_iter()
-            .map(|(r, o)| (r, (o.data.name, o.data.iati_type)))
+            .map(|(r, o)| {
+                let org = o.data.into_fields();
+                (r, (org.name, org.iati_type))
+            })
             .collect();
         after = page.items.last().map(|(c, _)| c.clone());
         count += page.items.len() as u64;

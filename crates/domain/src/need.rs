@@ -14,8 +14,15 @@ use serde::{Deserialize, Serialize};
 /// A valid needs analysis header. Outside this crate it is made only by
 /// [`NeedsAnalysisData::parse`], or by [`NeedsAnalysisData::stored`] from a stored row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NeedsAnalysisData(NeedsAnalysisFields);
+
+read_only!(NeedsAnalysisData, NeedsAnalysisFields);
+
+/// The content of a valid needs analysis header, read through [`NeedsAnalysisData`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct NeedsAnalysisData {
+pub struct NeedsAnalysisFields {
     /// The recipient country, ISO 3166-1 alpha-2.
     pub recipient_country: String,
     /// Where the analysis comes from.
@@ -31,11 +38,11 @@ impl NeedsAnalysisData {
         source: NeedSource,
         reference: Option<String>,
     ) -> Self {
-        NeedsAnalysisData {
+        NeedsAnalysisData(NeedsAnalysisFields {
             recipient_country,
             source,
             reference,
-        }
+        })
     }
 
     /// Validates an analysis header.
@@ -54,11 +61,11 @@ impl NeedsAnalysisData {
             v.push("reference", "must have at most 200 characters");
         }
         match country {
-            Some(recipient_country) if v.is_empty() => Ok(NeedsAnalysisData {
+            Some(recipient_country) if v.is_empty() => Ok(NeedsAnalysisData(NeedsAnalysisFields {
                 recipient_country,
                 source,
                 reference,
-            }),
+            })),
             _ => Err(v),
         }
     }
@@ -67,8 +74,15 @@ impl NeedsAnalysisData {
 /// A valid need. Outside this crate it is made only by [`NeedData::parse`] (or read back from
 /// a stored document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NeedData(NeedFields);
+
+read_only!(NeedData, NeedFields);
+
+/// The content of a valid need, read through [`NeedData`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct NeedData {
+pub struct NeedFields {
     /// Short title.
     pub title: String,
     /// Longer description.
@@ -159,7 +173,7 @@ impl NeedData {
         let mut beneficiary_institutions = input.beneficiary_institutions;
         beneficiary_institutions.sort();
         beneficiary_institutions.dedup();
-        v.into_result(NeedData {
+        v.into_result(NeedData(NeedFields {
             title,
             description,
             priority_area: input.priority_area,
@@ -169,6 +183,6 @@ impl NeedData {
             priority: input.priority,
             estimated_cost,
             visibility: input.visibility,
-        })
+        }))
     }
 }

@@ -11,8 +11,15 @@ pub const MAX_NAME_LEN: usize = 300;
 /// A validated organisation. Outside this crate it is made only by its `parse`, or by
 /// [`OrganisationData::unchecked`] from parts the registry holds already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrganisationData(OrganisationFields);
+
+read_only!(OrganisationData, OrganisationFields);
+
+/// The content of a validated organisation, read through [`OrganisationData`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct OrganisationData {
+pub struct OrganisationFields {
     /// IATI organisation identifier, e.g. `GB-GOV-1`.
     pub org_ref: String,
     /// Display name.
@@ -126,13 +133,13 @@ impl OrganisationData {
             iati_type,
             country,
         } = input;
-        OrganisationData {
+        OrganisationData(OrganisationFields {
             org_ref,
             name,
             kind,
             iati_type,
             country,
-        }
+        })
     }
 
     /// Validates a submission, reporting every problem.
@@ -155,13 +162,13 @@ impl OrganisationData {
             .as_deref()
             .and_then(|c| check_country(c, "country", &mut v));
         match org_ref {
-            Some(org_ref) if v.is_empty() => Ok(OrganisationData {
+            Some(org_ref) if v.is_empty() => Ok(OrganisationData(OrganisationFields {
                 org_ref,
                 name,
                 kind: input.kind,
                 iati_type,
                 country,
-            }),
+            })),
             _ => Err(v),
         }
     }

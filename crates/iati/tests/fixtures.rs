@@ -247,14 +247,18 @@ async fn repeated_codes_merge_and_placeholders_are_no_organisation() {
         ]
     );
     // An `N/A` implementer stored before placeholders were refused matches nothing.
-    let mut stored = all[0].data.clone();
-    stored
-        .participating_orgs
-        .push(aidgraph_domain::activity::Participation {
+    // It is read back from its stored document, as the registry reads it.
+    let mut document = serde_json::to_value(&all[0].data).unwrap_or_default();
+    if let Some(orgs) = document["participating_orgs"].as_array_mut() {
+        let placeholder = aidgraph_domain::activity::Participation {
             org_ref: "N/A".into(),
             role: OrgRole::Implementing,
             activity_id: None,
-        });
+        };
+        orgs.push(serde_json::to_value(placeholder).unwrap_or_default());
+    }
+    let stored: aidgraph_domain::activity::ActivityData =
+        serde_json::from_value(document).unwrap_or_else(|e| panic!("{e}"));
     let features = aidgraph_domain::overlap::OverlapFeatures::of(
         1,
         &stored,

@@ -496,11 +496,7 @@ pub async fn set_status(
         (id, expected_version),
         "set_status",
         None,
-        |before| {
-            let mut data = before.data.clone();
-            data.status = status;
-            (data, before.publication)
-        },
+        |before| (before.data.with_status(status), before.publication),
     )
     .await
 }

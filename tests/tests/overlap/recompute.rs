@@ -65,7 +65,7 @@ async fn a_full_recomputation_keeps_settles_and_rebuilds_the_flags() {
         )
         .await;
         identifiers.push(identifier);
-        generated.push((data.reporting_org, input));
+        generated.push((data.reporting_org.clone(), input));
     }
     let written = stored_flags(&app).await;
     assert!(written.len() >= 100, "only {} flags", written.len());

@@ -221,11 +221,74 @@ pub struct IatiDetails {
     pub other_descriptions: Vec<TypedDescription>,
 }
 
-/// A valid activity: what the registry stores. Outside this crate it is made only by
-/// [`ActivityData::parse`] (or read back from a stored document).
+/// A valid activity: what the registry stores. It is made only by [`ActivityData::parse`]
+/// (or read back from a stored document), and read through its [`ActivityFields`]: code
+/// outside this crate can neither build one unchecked nor change one in place.
+///
+/// Other crates read its fields but cannot change them:
+///
+/// ```compile_fail
+/// use aidgraph_domain::{activity::ActivityData, vocab::ActivityStatus};
+/// fn close(mut activity: ActivityData) {
+///     activity.status = ActivityStatus::Closed;
+/// }
+/// ```
+///
+/// nor make one from fields that were never checked:
+///
+/// ```compile_fail
+/// use aidgraph_domain::activity::{ActivityData, ActivityFields};
+/// fn launder(fields: ActivityFields) -> ActivityData {
+///     ActivityData(fields)
+/// }
+/// ```
+///
+/// A change goes through a method that keeps it valid:
+///
+/// ```
+/// use aidgraph_domain::{activity::ActivityData, vocab::ActivityStatus};
+/// fn close(activity: &ActivityData) -> ActivityData {
+///     activity.with_status(ActivityStatus::Closed)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActivityData(ActivityFields);
+
+read_only!(ActivityData, ActivityFields);
+
+impl ActivityData {
+    /// The same activity with another IATI status; any status is valid for any activity.
+    pub fn with_status(&self, status: ActivityStatus) -> ActivityData {
+        let mut data = self.0.clone();
+        data.status = status;
+        ActivityData(data)
+    }
+
+    /// What analytics read of an activity: its texts, organisations, links and other IATI
+    /// details dropped, transactions kept only for disbursements (`3`) and expenditure (`4`).
+    /// Not for storing: it has no title.
+    pub fn slim(self) -> ActivityData {
+        let mut data = self.0;
+        data.titles = Vec::new();
+        data.descriptions = Vec::new();
+        data.participating_orgs = Vec::new();
+        data.related_activities = Vec::new();
+        data.external_ids = Vec::new();
+        data.no_need_link_reason = None;
+        data.transactions.retain(|t| t.kind == "3" || t.kind == "4");
+        data.iati = IatiDetails {
+            planned_disbursements: std::mem::take(&mut data.iati.planned_disbursements),
+            ..IatiDetails::default()
+        };
+        ActivityData(data)
+    }
+}
+
+/// The content of a valid activity, read through [`ActivityData`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct ActivityData {
+pub struct ActivityFields {
     /// Globally unique IATI activity identifier.
     pub iati_identifier: String,
     /// The reporting organisation's reference.
@@ -414,7 +477,7 @@ mod tests {
     fn accepts_a_valid_activity_and_normalises_codes() {
         let a = ActivityData::parse(valid()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.recipient_countries[0].code, "KE");
-        assert_eq!(a.budget.map(|b| b.currency), Some("USD".into()));
+        assert_eq!(a.budget.as_ref().map(|b| b.currency.as_str()), Some("USD"));
         assert_eq!(a.provisions[0].to_string(), "UNTOC-18");
     }
 

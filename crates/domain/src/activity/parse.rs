@@ -235,7 +235,7 @@ impl ActivityData {
         else {
             return Err(v);
         };
-        v.into_result(ActivityData {
+        v.into_result(ActivityData(ActivityFields {
             iati_identifier,
             reporting_org,
             titles,
@@ -260,7 +260,7 @@ impl ActivityData {
             no_need_link_reason,
             paris: input.paris,
             iati: input.iati,
-        })
+        }))
     }
 
     /// The title in `lang`, else English, else the first one.

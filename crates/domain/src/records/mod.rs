@@ -102,11 +102,18 @@ pub struct DacRatings {
     pub sustainability: Option<DacRating>,
 }
 
-/// A valid evaluation, without the activities it evaluates (stored as links). Made only by [`EvaluationData::parse`] (or read back from storage), so
-/// holding one means it was checked.
+/// A valid evaluation, without the activities it evaluates (stored as links). Made only by
+/// [`EvaluationData::parse`] (or read back from storage), so holding one means it was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EvaluationData(EvaluationFields);
+
+read_only!(EvaluationData, EvaluationFields);
+
+/// The content of a valid evaluation, read through [`EvaluationData`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct EvaluationData {
+pub struct EvaluationFields {
     /// Title of the evaluation report.
     pub title: String,
     /// Who evaluated.
@@ -158,7 +165,7 @@ impl EvaluationData {
             );
         }
         check_date(Some(input.date), "date", &mut v);
-        let data = EvaluationData {
+        let data = EvaluationData(EvaluationFields {
             title: required_text(&input.title, "title", MAX_TITLE_LEN, &mut v),
             evaluator: required_text(&input.evaluator, "evaluator", MAX_NAME_LEN, &mut v),
             date: input.date,
@@ -177,7 +184,7 @@ impl EvaluationData {
                 &mut v,
             ),
             link: optional_link(input.link.as_deref(), "link", &mut v),
-        };
+        });
         v.into_result(data)
     }
 
@@ -197,11 +204,18 @@ impl EvaluationData {
     }
 }
 
-/// A valid mission or piece of analytic work. Made only by [`JointWorkData::parse`] (or read back from storage), so
-/// holding one means it was checked.
+/// A valid mission or piece of analytic work. Made only by [`JointWorkData::parse`] (or read back
+/// from storage), so holding one means it was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JointWorkData(JointWorkFields);
+
+read_only!(JointWorkData, JointWorkFields);
+
+/// The content of a valid mission or analytic work, read through [`JointWorkData`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct JointWorkData {
+pub struct JointWorkFields {
     /// Mission or analytic work.
     pub kind: JointWorkKind,
     /// What it was.
@@ -272,7 +286,7 @@ impl JointWorkData {
             v.push("endDate", "must not be before startDate");
         }
         let link = optional_link(input.link.as_deref(), "link", &mut v);
-        v.into_result(JointWorkData {
+        v.into_result(JointWorkData(JointWorkFields {
             kind: input.kind,
             title,
             country,
@@ -281,7 +295,7 @@ impl JointWorkData {
             start_date: input.start_date,
             end_date: input.end_date,
             link,
-        })
+        }))
     }
 
     /// Joint when two or more organisations take part, or one acts on another's behalf.
@@ -290,11 +304,18 @@ impl JointWorkData {
     }
 }
 
-/// A valid contribution to the coordinator's funds. Made only by [`ContributionData::parse`] (or read back from storage), so
-/// holding one means it was checked.
+/// A valid contribution to the coordinator's funds. Made only by [`ContributionData::parse`] (or
+/// read back from storage), so holding one means it was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContributionData(ContributionFields);
+
+read_only!(ContributionData, ContributionFields);
+
+/// The content of a valid contribution, read through [`ContributionData`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct ContributionData {
+pub struct ContributionFields {
     /// The donor (organisation ref).
     pub donor: String,
     /// Which fund.
@@ -344,7 +365,7 @@ impl ContributionData {
         status: ContributionStatus,
         date: Option<NaiveDate>,
     ) -> Self {
-        ContributionData {
+        ContributionData(ContributionFields {
             donor,
             fund,
             earmark,
@@ -352,7 +373,7 @@ impl ContributionData {
             year,
             status,
             date,
-        }
+        })
     }
 
     /// Validates a contribution, naming every bad field.
@@ -382,7 +403,7 @@ impl ContributionData {
             );
         }
         match amount {
-            Some(amount) if v.is_empty() => Ok(ContributionData {
+            Some(amount) if v.is_empty() => Ok(ContributionData(ContributionFields {
                 donor,
                 fund: input.fund,
                 earmark,
@@ -390,17 +411,24 @@ impl ContributionData {
                 year: input.year,
                 status: input.status,
                 date: input.date,
-            }),
+            })),
             _ => Err(v),
         }
     }
 }
 
-/// A valid coordination mechanism. Made only by [`MechanismData::parse`] (or read back from storage), so
-/// holding one means it was checked.
+/// A valid coordination mechanism. Made only by [`MechanismData::parse`] (or read back from
+/// storage), so holding one means it was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MechanismData(MechanismFields);
+
+read_only!(MechanismData, MechanismFields);
+
+/// The content of a valid coordination mechanism, read through [`MechanismData`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct MechanismData {
+pub struct MechanismFields {
     /// Its name.
     pub name: String,
     /// Local, national, regional or multilateral.
@@ -484,14 +512,14 @@ impl MechanismData {
             MAX_DESCRIPTION_LEN,
             &mut v,
         );
-        v.into_result(MechanismData {
+        v.into_result(MechanismData(MechanismFields {
             name,
             level: input.level,
             countries,
             members,
             chair,
             description,
-        })
+        }))
     }
 
     /// Whether the mechanism works in `country`: it lists it, or lists no country at all.

@@ -27,7 +27,7 @@ fn mission(orgs: &[&str], on_behalf_of: Option<&str>) -> JointWorkSubmission {
 fn joint_means_two_organisations_or_acting_for_another() {
     let one = JointWorkData::parse(mission(&["XM-DAC-41114"], None));
     assert_eq!(one.as_ref().map(JointWorkData::joint), Ok(false));
-    assert_eq!(one.map(|m| m.country), Ok("KE".to_owned()));
+    assert_eq!(one.map(|m| m.country.clone()), Ok("KE".to_owned()));
     let two = JointWorkData::parse(mission(&["XM-DAC-41114", "GB-GOV-1", "GB-GOV-1"], None));
     assert_eq!(two.as_ref().map(|m| m.organisations.len()), Ok(2));
     assert_eq!(two.map(|m| m.joint()), Ok(true));
@@ -69,7 +69,7 @@ fn contributions_need_an_earmark_exactly_when_special_purpose() {
         earmark: Some(" TIP ".into()),
         ..base
     });
-    assert_eq!(ok.map(|c| c.earmark), Ok(Some("TIP".into())));
+    assert_eq!(ok.map(|c| c.earmark.clone()), Ok(Some("TIP".into())));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::rates;
 use crate::records::{self, ContributionFilter, JointWorkFilter};
 use crate::store::Store;
 use aidgraph_domain::access::Principal;
-use aidgraph_domain::activity::{ActivityData, IatiDetails};
+use aidgraph_domain::activity::ActivityData;
 use aidgraph_domain::analytics::{
     Column, Holdings, Indicator, ParisRecord, ShareBasis, Significance, column_share, columns_of,
     hhi, is_active, location_share, paris_indicators, rate_year, significance,

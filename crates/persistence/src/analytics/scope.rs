@@ -103,7 +103,7 @@ pub(super) async fn slim_where(
                 reporting_org_id,
                 publication: Publication::Published,
                 version,
-                data: slim(serde_json::from_str(&document)?),
+                data: serde_json::from_str::<ActivityData>(&document)?.slim(),
                 created_at,
                 updated_at,
             });
@@ -113,23 +113,6 @@ pub(super) async fn slim_where(
     }
     found.sort_unstable_by_key(|r| r.id);
     Ok(found)
-}
-
-/// What analytics read of an activity: its texts, organisations, links and other IATI
-/// details dropped, transactions kept only for disbursements and expenditure.
-pub(super) fn slim(mut data: ActivityData) -> ActivityData {
-    data.titles = Vec::new();
-    data.descriptions = Vec::new();
-    data.participating_orgs = Vec::new();
-    data.related_activities = Vec::new();
-    data.external_ids = Vec::new();
-    data.no_need_link_reason = None;
-    data.transactions.retain(|t| t.kind == "3" || t.kind == "4");
-    data.iati = IatiDetails {
-        planned_disbursements: std::mem::take(&mut data.iati.planned_disbursements),
-        ..IatiDetails::default()
-    };
-    data
 }
 
 /// The activities in scope of `filter`, active as it says.

@@ -54,7 +54,7 @@ pub async fn labels(
     let mut names = BTreeMap::new();
     for chunk in refs.chunks(500) {
         for (r, org) in organisations::by_refs(conn, chunk).await? {
-            names.insert(r, org.data.name);
+            names.insert(r, org.data.into_fields().name);
         }
     }
     Ok((titles, names))

@@ -56,7 +56,7 @@ pub(super) async fn contribution_records(
         organisations::by_ids(conn, &ids.into_iter().collect::<Vec<_>>())
             .await?
             .into_iter()
-            .map(|(id, o)| (id, o.data.org_ref))
+            .map(|(id, o)| (id, o.data.into_fields().org_ref))
             .collect();
     models
         .into_iter()
