@@ -12,6 +12,7 @@ mod m20261206_000006_create_registry_version;
 mod m20261206_000007_create_flag_rank_index;
 mod m20261206_000008_create_double_reporting_index;
 mod m20261206_000009_create_iati_sources;
+mod m20261207_000010_tag_activity_regions;
 
 /// Runs aidgraph's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_create_flag_rank_index::Migration),
             Box::new(m20261206_000008_create_double_reporting_index::Migration),
             Box::new(m20261206_000009_create_iati_sources::Migration),
+            Box::new(m20261207_000010_tag_activity_regions::Migration),
         ]
     }
 }

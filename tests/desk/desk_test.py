@@ -251,6 +251,39 @@ def expired_token_asks_to_sign_in_again(page: Page, issued_at: float) -> None:
     shot(page, "sign-in-expired")
 
 
+REGIONAL_ACTIVITY = {
+    "iatiIdentifier": "XM-DAC-41128-DESK-AFRICA",
+    "reportingOrg": "XM-DAC-41128",
+    "titles": [{"lang": "en", "text": "Regional platform for mutual legal assistance in Africa"}],
+    "recipientCountries": [],
+    "recipientRegions": [{"code": "298", "percentage": "100"}],
+    "sectors": [{"code": "15130", "percentage": "100"}],
+    "priorityAreas": ["INTERNATIONAL_COOPERATION"],
+    "provisions": ["UNTOC-18"],
+    "assistanceTypes": ["GOOD_PRACTICE_SHARING"],
+    "status": "IMPLEMENTATION",
+    "plannedStart": "2026-01-01",
+    "plannedEnd": "2027-12-31",
+    "noNeedLinkReason": "regional; needs are published by countries",
+}
+
+
+def a_regional_row_opens_its_activities(page: Page) -> None:
+    graphql(
+        TOKENS["provider"],
+        "mutation Create($input: ActivityInput!) { createActivity(input: $input, publish: true) { id } }",
+        {"input": REGIONAL_ACTIVITY},
+    )
+    page.get_by_role("tab", name="Coverage heatmap").click()
+    cell = page.locator('button.cell[data-row="298"][data-column="INTERNATIONAL_COOPERATION"]')
+    expect(cell).to_be_visible(timeout=20_000)
+    cell.click()
+    detail = page.locator("section.detail")
+    expect(detail.get_by_role("heading", name=re.compile("× International cooperation"))).to_be_visible()
+    expect(detail).to_contain_text("Regional platform for mutual legal assistance in Africa")
+    expect(detail).to_contain_text("regional rows have none")
+
+
 def page_reconnects_after_a_restart(page: Page, service: Service) -> None:
     live = page.locator("#live")
     expect(live).to_have_text("Live: connected")
@@ -259,7 +292,8 @@ def page_reconnects_after_a_restart(page: Page, service: Service) -> None:
     expect(live).to_have_attribute("data-state", "lost")
     service.start()
     expect(live).to_have_text("Live: connected", timeout=40_000)
-    # After reconnecting, the queue catches up with what it may have missed.
+    # After reconnecting, the views catch up with what they may have missed.
+    page.get_by_role("tab", name=re.compile("Flag queue")).click()
     expect(page.locator("ol.queue > li.flag").first).to_be_visible()
 
 
@@ -346,6 +380,7 @@ def run(service: Service, issued_at: float) -> int:
                 ("a coordinator opens a heatmap cell", coordinator, coordinator_opens_a_heatmap_cell),
                 ("a coordinator reviews a flag and it leaves the open queue", coordinator, coordinator_reviews_a_flag),
                 ("a flag raised through the API appears without a reload", coordinator, flag_raised_through_the_api_appears_live),
+                ("a regional row of the heatmap opens its activities", coordinator, a_regional_row_opens_its_activities),
                 ("the page reconnects after the service restarts", coordinator, lambda page: page_reconnects_after_a_restart(page, service)),
                 ("a recipient sees its needs and their coverage", recipient, recipient_sees_needs_and_coverage),
                 ("a provider is offered review only on its own flags", provider, provider_reviews_only_its_own_flags),

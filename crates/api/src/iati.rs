@@ -256,6 +256,7 @@ pub struct ExportFilter {
 fn query(filter: &ExportFilter) -> ActivityFilter {
     ActivityFilter {
         recipient_country: filter.country.clone(),
+        recipient_region: None,
         provider: filter.provider.clone(),
         sector: filter.sector.clone(),
         publication: Some(aidgraph_domain::vocab::Publication::Published),

@@ -272,3 +272,64 @@ async fn every_mutation_leaves_an_audit_entry() {
     assert_eq!(count, 6);
     app.cleanup().await;
 }
+
+/// Regional activities are listed by their region, and a change of regions moves them: the
+/// heatmap's regional rows open their activities this way.
+#[tokio::test]
+async fn activities_are_listed_by_recipient_region() {
+    let app = registry().await;
+    let uk = app.provider(UK);
+    let mut regional = activity_input("GB-REGIONAL", UK, "KE");
+    regional["recipientCountries"] = json!([]);
+    regional["recipientRegions"] = json!([{ "code": "298", "percentage": "100" }]);
+    let created = app
+        .ok(
+            &uk,
+            CREATE_ACTIVITY,
+            json!({ "input": regional, "publish": true }),
+        )
+        .await;
+    let id = created["createActivity"]["id"].clone();
+    app.ok(
+        &uk,
+        CREATE_ACTIVITY,
+        json!({ "input": activity_input("GB-NATIONAL", UK, "KE"), "publish": true }),
+    )
+    .await;
+    let by_region = |region: &'static str| {
+        let app = &app;
+        async move {
+            let found = app
+                .ok(
+                    &app.token(Role::Viewer, None, None),
+                    "query($r: String) { activities(filter: {recipientRegion: $r}) { nodes { iatiIdentifier } } }",
+                    json!({ "r": region }),
+                )
+                .await;
+            found["activities"]["nodes"]
+                .as_array()
+                .map(|n| {
+                    n.iter()
+                        .map(|a| a["iatiIdentifier"].clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(by_region("298").await, vec![json!("GB-REGIONAL")]);
+    assert!(by_region("489").await.is_empty());
+
+    // Moved to South America, it leaves Africa's list.
+    let mut moved = activity_input("GB-REGIONAL", UK, "KE");
+    moved["recipientCountries"] = json!([]);
+    moved["recipientRegions"] = json!([{ "code": "489", "percentage": "100" }]);
+    app.ok(
+        &uk,
+        UPDATE_ACTIVITY,
+        json!({ "id": id, "v": created["createActivity"]["version"], "input": moved }),
+    )
+    .await;
+    assert!(by_region("298").await.is_empty());
+    assert_eq!(by_region("489").await, vec![json!("GB-REGIONAL")]);
+    app.cleanup().await;
+}

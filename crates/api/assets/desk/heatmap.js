@@ -42,6 +42,22 @@ const CELL_DETAIL = `query Cell($activities: ActivityFilter!, $needs: NeedFilter
   }
 }`;
 
+const REGION_DETAIL = `query RegionCell($activities: ActivityFilter!) {
+  activities(filter: $activities, first: 25) {
+    totalCount
+    nodes {
+      id title reportingOrg { ref name } status budget { amount currency } plannedStart plannedEnd
+      overlaps(filter: { status: [OPEN] }, first: 10) {
+        nodes {
+          id score class countries
+          activityA { title reportingOrg { name } }
+          activityB { title reportingOrg { name } }
+        }
+      }
+    }
+  }
+}`;
+
 /** The states a cell can be in, per colouring, with the legend's words. */
 const LEGENDS = {
   needs: [
@@ -267,7 +283,7 @@ export function heatmap(panel, context) {
     detail.hidden = false;
     if (focus) heading.focus();
     if (row.kind === 'REGION') {
-      fill(body, status('empty', 'Regional rows list their providers above; activities and needs are listed by country.'));
+      openRegionCell(body, row, column, byArea);
       return;
     }
     const activities = { recipientCountry: row.code, publication: 'PUBLISHED' };
@@ -303,7 +319,41 @@ export function heatmap(panel, context) {
           h('span', { class: 'badge score' }, `Score ${f.score}`), ' ', h('strong', {}, words(f.class)), ': ',
           `${f.activityA.title} (${f.activityA.reportingOrg.name}) and ${f.activityB.title} (${f.activityB.reportingOrg.name})`,
         ], 'No open flag here.'),
+        data.overlapFlags.totalCount > data.overlapFlags.nodes.length
+          ? h('p', { class: 'hint' }, `Among the ${data.overlapFlags.nodes.length} highest-scoring of ${row.name}'s ${data.overlapFlags.totalCount} open flags; the flag queue lists them all.`)
+          : '',
         flags.length ? h('p', {}, h('a', { href: '#flags' }, 'Review them in the flag queue')) : '',
+      );
+    } catch (error) {
+      fill(body, status('error', `The cell could not be opened. ${explain(error)}`));
+    }
+  }
+
+  /** A regional row: its activities by region, and the open flags they take part in. */
+  async function openRegionCell(body, row, column, byArea) {
+    const activities = { recipientRegion: row.code, publication: 'PUBLISHED' };
+    if (byArea) activities.priorityArea = column;
+    else activities.sector = column;
+    try {
+      const data = await gql(REGION_DETAIL, { activities });
+      if (!opened || opened.row !== row.code || opened.column !== column) return;
+      const flags = new Map();
+      for (const a of data.activities.nodes) for (const f of a.overlaps.nodes) flags.set(f.id, f);
+      fill(
+        body,
+        h('h4', {}, `Activities (${data.activities.totalCount})`),
+        list(data.activities.nodes, (a) => [
+          h('strong', {}, a.title), ` — ${a.reportingOrg.name}; ${words(a.status)}; ${money(a.budget)}`,
+        ], 'No published activity here.'),
+        data.activities.totalCount > data.activities.nodes.length
+          ? h('p', { class: 'hint' }, `The first ${data.activities.nodes.length} are listed, with their open flags; narrow the heatmap by sector or priority area to see others.`)
+          : '',
+        h('p', { class: 'hint' }, 'Needs are published by countries, so regional rows have none.'),
+        h('h4', {}, `Open flags (${flags.size})`),
+        list([...flags.values()].sort((a, b) => b.score - a.score), (f) => [
+          h('span', { class: 'badge score' }, `Score ${f.score}`), ' ', h('strong', {}, words(f.class)), ': ',
+          `${f.activityA.title} (${f.activityA.reportingOrg.name}) and ${f.activityB.title} (${f.activityB.reportingOrg.name})`,
+        ], 'No open flag here.'),
       );
     } catch (error) {
       fill(body, status('error', `The cell could not be opened. ${explain(error)}`));

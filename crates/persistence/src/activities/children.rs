@@ -13,6 +13,8 @@ pub const TAG_ASSISTANCE_TYPE: &str = "ASSISTANCE_TYPE";
 pub const TAG_BENEFICIARY: &str = "BENEFICIARY";
 /// The tag kind of the other identifiers an activity is known by.
 pub const TAG_EXTERNAL_ID: &str = "EXTERNAL_ID";
+/// The tag kind of an activity's recipient regions (IATI Region codes).
+pub const TAG_REGION: &str = "REGION";
 
 /// Checks references that need the database: the reporting organisation, participating
 /// organisations, and the needs to link. Returns the reporting organisation's id and the
@@ -208,6 +210,14 @@ impl ChildRows {
                 .iter()
                 .map(|t| (TAG_ASSISTANCE_TYPE, t.as_str().to_owned())),
         );
+        let mut regions: Vec<&str> = data
+            .recipient_regions
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        tags.extend(regions.into_iter().map(|r| (TAG_REGION, r.to_owned())));
         tags.extend(
             data.beneficiary_institutions
                 .iter()

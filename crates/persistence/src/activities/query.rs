@@ -8,6 +8,8 @@ use super::*;
 pub struct ActivityFilter {
     /// Lists this recipient country.
     pub recipient_country: Option<String>,
+    /// Lists this recipient region (IATI Region code).
+    pub recipient_region: Option<String>,
     /// Lists this sector code (any vocabulary).
     pub sector: Option<String>,
     /// Lists this priority area.
@@ -220,6 +222,9 @@ pub(super) async fn condition(
             activity_country::Entity,
             Condition::all().add(activity_country::Column::Code.eq(country.to_ascii_uppercase())),
         ));
+    }
+    if let Some(region) = &filter.recipient_region {
+        cond = cond.add(tag_cond(TAG_REGION, region.trim()));
     }
     if let Some(sector) = &filter.sector {
         cond = cond.add(in_child(

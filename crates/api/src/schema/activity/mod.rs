@@ -413,6 +413,8 @@ impl Activity {
 pub struct ActivityFilter {
     /// Lists this recipient country (ISO 3166-1 alpha-2).
     pub recipient_country: Option<String>,
+    /// Lists this recipient region (IATI Region code, e.g. `298` Africa, regional).
+    pub recipient_region: Option<String>,
     /// Lists this sector code (e.g. DAC `15130`).
     pub sector: Option<String>,
     /// Lists this priority area.
@@ -453,6 +455,7 @@ impl ActivityFilter {
         }
         Ok(QueryFilter {
             recipient_country: self.recipient_country,
+            recipient_region: self.recipient_region,
             sector: self.sector,
             priority_area: self.priority_area.map(|p| {
                 aidgraph_domain::vocab::PriorityArea::from(p)
