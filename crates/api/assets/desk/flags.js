@@ -36,6 +36,7 @@ export function flagQueue(panel, context, onCount) {
   let next = null;
   let dirty = true;
   let loading = false;
+  let reloadAfter = false;
   const reviewed = [];
 
   const form = h('form', { class: 'filters', 'aria-label': 'Flag queue filters' });
@@ -75,8 +76,13 @@ export function flagQueue(panel, context, onCount) {
   }
 
   async function load(append) {
-    if (loading) return;
+    if (loading) {
+      // Asked again while a page is on its way (an event, a reconnect): load afresh after it.
+      if (!append) reloadAfter = true;
+      return;
+    }
     loading = true;
+    reloadAfter = false;
     dirty = false;
     if (!append) fill(state, status('loading', 'Loading open flags…'));
     queue.setAttribute('aria-busy', 'true');
@@ -92,6 +98,7 @@ export function flagQueue(panel, context, onCount) {
     } finally {
       loading = false;
       queue.removeAttribute('aria-busy');
+      if (reloadAfter) load(false);
     }
   }
 
