@@ -301,10 +301,7 @@ export function heatmap(panel, context) {
       const flags = data.overlapFlags.nodes.filter((f) => inCell(f.activityA) || inCell(f.activityB));
       fill(
         body,
-        h('h4', {}, `Activities (${data.activities.totalCount})`),
-        list(data.activities.nodes, (a) => [
-          h('strong', {}, a.title), ` — ${a.reportingOrg.name}; ${words(a.status)}; ${money(a.budget)}`,
-        ], 'No published activity here.'),
+        activityList(data.activities),
         byArea
           ? [
               h('h4', {}, `Needs (${data.needs.totalCount})`),
@@ -315,10 +312,7 @@ export function heatmap(panel, context) {
             ]
           : h('p', { class: 'hint' }, 'Needs are published by priority area; choose priority-area columns to see them.'),
         h('h4', {}, `Open flags (${flags.length})`),
-        list(flags, (f) => [
-          h('span', { class: 'badge score' }, `Score ${f.score}`), ' ', h('strong', {}, words(f.class)), ': ',
-          `${f.activityA.title} (${f.activityA.reportingOrg.name}) and ${f.activityB.title} (${f.activityB.reportingOrg.name})`,
-        ], 'No open flag here.'),
+        flagList(flags),
         data.overlapFlags.totalCount > data.overlapFlags.nodes.length
           ? h('p', { class: 'hint' }, `Among the ${data.overlapFlags.nodes.length} highest-scoring of ${row.name}'s ${data.overlapFlags.totalCount} open flags; the flag queue lists them all.`)
           : '',
@@ -341,19 +335,13 @@ export function heatmap(panel, context) {
       for (const a of data.activities.nodes) for (const f of a.overlaps.nodes) flags.set(f.id, f);
       fill(
         body,
-        h('h4', {}, `Activities (${data.activities.totalCount})`),
-        list(data.activities.nodes, (a) => [
-          h('strong', {}, a.title), ` — ${a.reportingOrg.name}; ${words(a.status)}; ${money(a.budget)}`,
-        ], 'No published activity here.'),
+        activityList(data.activities),
         data.activities.totalCount > data.activities.nodes.length
           ? h('p', { class: 'hint' }, `The first ${data.activities.nodes.length} are listed, with their open flags; narrow the heatmap by sector or priority area to see others.`)
           : '',
         h('p', { class: 'hint' }, 'Needs are published by countries, so regional rows have none.'),
         h('h4', {}, `Open flags (${flags.size})`),
-        list([...flags.values()].sort((a, b) => b.score - a.score), (f) => [
-          h('span', { class: 'badge score' }, `Score ${f.score}`), ' ', h('strong', {}, words(f.class)), ': ',
-          `${f.activityA.title} (${f.activityA.reportingOrg.name}) and ${f.activityB.title} (${f.activityB.reportingOrg.name})`,
-        ], 'No open flag here.'),
+        flagList([...flags.values()].sort((a, b) => b.score - a.score)),
       );
     } catch (error) {
       fill(body, status('error', `The cell could not be opened. ${explain(error)}`));
@@ -372,6 +360,24 @@ export function heatmap(panel, context) {
       timer = setTimeout(load, 1000);
     },
   };
+}
+
+/** A cell's published activities, with their count. */
+function activityList(activities) {
+  return [
+    h('h4', {}, `Activities (${activities.totalCount})`),
+    list(activities.nodes, (a) => [
+      h('strong', {}, a.title), ` — ${a.reportingOrg.name}; ${words(a.status)}; ${money(a.budget)}`,
+    ], 'No published activity here.'),
+  ];
+}
+
+/** A cell's open flags, highest score first. */
+function flagList(flags) {
+  return list(flags, (f) => [
+    h('span', { class: 'badge score' }, `Score ${f.score}`), ' ', h('strong', {}, words(f.class)), ': ',
+    `${f.activityA.title} (${f.activityA.reportingOrg.name}) and ${f.activityB.title} (${f.activityB.reportingOrg.name})`,
+  ], 'No open flag here.');
 }
 
 function list(items, render, empty) {
